@@ -1,0 +1,245 @@
+/*
+ * core.h - internal declarations of the monitor core, a section per file.
+ *
+ * Names here are pt__ (internal, hidden by -fvisibility=hidden).  Nothing in
+ * this header is installed.
+ */
+#ifndef PT_CORE_H
+#define PT_CORE_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* gettid, mallinfo2, MSG_NOSIGNAL, ... */
+#endif
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <bsd/sys/queue.h>
+
+#include "perftop.h"
+
+#define PT__CACHELINE	64
+#define PT__LIKELY(x)	__builtin_expect(!!(x), 1)
+#define PT__UNLIKELY(x)	__builtin_expect(!!(x), 0)
+
+/* Relaxed single-writer updates: plain instructions, but race-free in C11. */
+#define PT__LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define PT__STORE(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define PT__BUMP(p, v)		PT__STORE((p), PT__LOAD(p) + (v))
+
+/* ------------------------------------------------------------------------ */
+/* clock.c                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Read-mostly state shared by every thread; written only at init and reset. */
+struct pt__global {
+	int		tsc;		/* ticks come from rdtsc */
+	uint64_t	epoch;		/* reset epoch, read by the hot path */
+} __attribute__((aligned(PT__CACHELINE)));
+extern struct pt__global pt__g;
+
+void		pt__clock_init(void);
+uint64_t	pt__clock_ticks_slow(void);
+/* Nanoseconds per tick, refined on every call (off the hot path). */
+double		pt__clock_tick_ns(void);
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
+uint64_t	pt__mono_ns(void);
+uint64_t	pt__real_ns(void);
+
+static inline uint64_t
+pt__clock_now(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (PT__LIKELY(pt__g.tsc))
+		return __builtin_ia32_rdtsc();
+#endif
+	return pt__clock_ticks_slow();
+}
+
+/* ------------------------------------------------------------------------ */
+/* hist.c                                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define PT__HIST_SUB		(1u << PT_HIST_SUB_BITS)	/* 64 */
+#define PT__HIST_MAX_EXP	35	/* highest power of two with buckets */
+
+/* Bucket index of a duration in ticks. */
+static inline uint32_t
+pt__hist_index(uint64_t v)
+{
+	uint32_t e, idx;
+
+	if (v < PT__HIST_SUB)
+		return (uint32_t)v;
+	e = 63 - (uint32_t)__builtin_clzll(v);
+	if (PT__UNLIKELY(e > PT__HIST_MAX_EXP))
+		return PT_HIST_BUCKETS - 1;
+	idx = (e - PT_HIST_SUB_BITS + 1) * PT__HIST_SUB +
+	    (uint32_t)((v >> (e - PT_HIST_SUB_BITS)) & (PT__HIST_SUB - 1));
+	return idx;
+}
+
+/* Lowest and highest tick value of bucket idx (inclusive). */
+void		pt__hist_bounds(uint32_t idx, uint64_t *lo, uint64_t *hi);
+/* The value reported for a bucket: its middle. */
+double		pt__hist_mid(uint32_t idx);
+
+/* ------------------------------------------------------------------------ */
+/* site.c                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A registered name: one per distinct (kind, name). */
+struct pt__name {
+	char		*name;
+	int32_t		 kind;
+	uint32_t	 id;
+};
+
+extern pthread_mutex_t pt__lock;	/* registry, threads, reset, snapshot */
+
+void		pt__init(void);
+int		pt__site_resolve(pt_site *site);
+/* Number of registered ids of kind (ids are 1 .. n). */
+uint32_t	pt__site_count(int32_t kind);
+const char	*pt__site_name(int32_t kind, uint32_t id);
+/* Checks a name: 0, PT_EINVAL or PT_ENAMETOOLONG. */
+int		pt__name_check(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* thread.c                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Statistics of one operation in one thread.  Single writer. */
+struct pt__op_slot {
+	uint64_t	count;
+	uint64_t	total;		/* ticks */
+	uint64_t	min;		/* ticks, valid when mm_epoch is current */
+	uint64_t	max;
+	uint64_t	mm_epoch;	/* epoch min/max belong to, + 1 (0: none) */
+	uint64_t	hist[PT_HIST_BUCKETS];
+} __attribute__((aligned(PT__CACHELINE)));
+
+#define PT__OP_CHUNK_BITS	6
+#define PT__OP_CHUNK		(1u << PT__OP_CHUNK_BITS)
+#define PT__OP_CHUNKS		(PT_SITES_MAX / PT__OP_CHUNK + 1)
+#define PT__CTR_CHUNK_BITS	9
+#define PT__CTR_CHUNK		(1u << PT__CTR_CHUNK_BITS)
+#define PT__CTR_CHUNKS		(PT_SITES_MAX / PT__CTR_CHUNK + 1)
+
+struct pt__op_chunk {
+	struct pt__op_slot	*slot[PT__OP_CHUNK];
+};
+struct pt__ctr_chunk {
+	int64_t		 value[PT__CTR_CHUNK];
+} __attribute__((aligned(PT__CACHELINE)));
+
+/* Everything one thread records.  Reached through a thread-local pointer. */
+struct pt__thread {
+	struct pt__op_chunk	*ops[PT__OP_CHUNKS];
+	struct pt__ctr_chunk	*ctrs[PT__CTR_CHUNKS];
+	pid_t			 tid;
+	LIST_ENTRY(pt__thread)	 entry;
+};
+LIST_HEAD(pt__thread_list, pt__thread);
+
+extern __thread struct pt__thread *pt__self
+    __attribute__((tls_model("initial-exec")));
+extern struct pt__thread_list pt__threads;	/* under pt__lock */
+
+struct pt__op_slot *pt__slot_get(uint32_t id);	/* slow path */
+int64_t		*pt__ctr_get(uint32_t id);	/* slow path */
+void		 pt__thread_init(void);
+void		 pt__thread_atfork_child(void);
+
+/* Looks up a slot of thread t without creating it. */
+static inline struct pt__op_slot *
+pt__slot_peek(struct pt__thread *t, uint32_t id)
+{
+	struct pt__op_chunk *c = __atomic_load_n(&t->ops[id >> PT__OP_CHUNK_BITS],
+	    __ATOMIC_ACQUIRE);
+
+	return c ? __atomic_load_n(&c->slot[id & (PT__OP_CHUNK - 1)],
+	    __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* Records one duration (or times identical ones) into a slot. */
+static inline void
+pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
+{
+	uint64_t ep = PT__LOAD(&pt__g.epoch) + 1;
+
+	PT__BUMP(&s->count, times);
+	PT__BUMP(&s->total, d * times);
+	PT__BUMP(&s->hist[pt__hist_index(d)], times);
+	if (PT__UNLIKELY(s->mm_epoch != ep)) {
+		PT__STORE(&s->min, d);
+		PT__STORE(&s->max, d);
+		PT__STORE(&s->mm_epoch, ep);
+	} else {
+		if (d < s->min)
+			PT__STORE(&s->min, d);
+		if (d > s->max)
+			PT__STORE(&s->max, d);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* snapshot.c                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Accumulated statistics of one operation (retired threads, baselines). */
+struct pt__op_acc {
+	uint64_t	count;
+	uint64_t	total;
+	uint64_t	min;
+	uint64_t	max;
+	uint64_t	mm_epoch;
+	uint64_t	hist[PT_HIST_BUCKETS];
+};
+
+/* Folds the slots of an exiting thread into the retired totals. */
+void		pt__retire_thread(struct pt__thread *t);
+/* Allocates an empty snapshot with room for the given numbers of entries. */
+pt_snapshot	*pt__snapshot_alloc(size_t n_ops, size_t n_counters);
+/* Copies name into the snapshot's own storage; NULL when out of memory. */
+const char	*pt__snapshot_strdup(pt_snapshot *s, const char *name);
+void		 pt__snapshot_atfork_child(void);
+
+/* ------------------------------------------------------------------------ */
+/* summary.c                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Formats a duration in ns as "123ns", "4.56us", "78.9ms" or "1.23s". */
+char		*pt__fmt_duration(char *buf, size_t len, double ns);
+
+/* ------------------------------------------------------------------------ */
+/* memory.c                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Reads the process name (comm) into buf. */
+void		pt__process_name(char *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Test hooks (used by tests/; not exported)                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Records times events of ticks ticks each into the caller's slot of site. */
+int		pt__test_record_ticks(pt_site *site, uint64_t ticks,
+		    uint64_t times);
+/* Bytes a (site, thread) pair costs: the slot plus its share of tables. */
+size_t		pt__slot_bytes(void);
+/* Number of thread records alive and on the free list. */
+void		pt__thread_stats(size_t *live, size_t *free_records);
+
+/* ------------------------------------------------------------------------ */
+/* ipc/agent.c                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Starts the agent unless switched off; called once on first use. */
+void		pt__agent_autostart(void);
+
+#endif /* PT_CORE_H */

@@ -1,0 +1,91 @@
+/*
+ * memory.c - memory readings (RSS, peak RSS, heap in use) and the process
+ * name.  Reads /proc with open/read into stack buffers and asks glibc's
+ * allocator for its totals: no tracing, no allocation, nothing changed.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+/* Reads up to len - 1 bytes of path into buf; returns bytes read or -1. */
+static ssize_t
+read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n, got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((size_t)got < len - 1) {
+		n = read(fd, buf + got, len - 1 - (size_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return got;
+}
+
+/* Finds "key:   N kB" in a /proc status text; returns N * 1024 or 0. */
+static uint64_t
+status_kb(const char *text, const char *key)
+{
+	const char *p = text;
+	size_t klen = strlen(key);
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[klen] == ':')
+			return strtoull(p + klen + 1, NULL, 10) * 1024;
+		p += klen;
+	}
+	return 0;
+}
+
+int
+pt_memory_read(pt_memory *mem)
+{
+	char buf[4096];
+	int rc = 0;
+
+	if (mem == NULL)
+		return PT_EINVAL;
+	memset(mem, 0, sizeof *mem);
+	if (read_small("/proc/self/status", buf, sizeof buf) > 0) {
+		mem->rss_bytes = status_kb(buf, "VmRSS");
+		mem->peak_rss_bytes = status_kb(buf, "VmHWM");
+	} else
+		rc = PT_ESYS;
+#ifdef __GLIBC__
+	{
+		struct mallinfo2 mi = mallinfo2();
+
+		mem->heap_bytes = mi.uordblks + mi.hblkhd;
+	}
+#endif
+	return rc;
+}
+
+void
+pt__process_name(char *buf, size_t len)
+{
+	char comm[64];
+	ssize_t n;
+
+	if ((n = read_small("/proc/self/comm", comm, sizeof comm)) <= 0) {
+		strlcpy(buf, "?", len);
+		return;
+	}
+	if (comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+	strlcpy(buf, comm, len);
+}

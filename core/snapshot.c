@@ -1,0 +1,402 @@
+/*
+ * snapshot.c - merging per-thread slots into a snapshot, reset epochs,
+ * retired totals, differences between snapshots and profiling one call.
+ *
+ * Every cumulative figure (counts, totals, buckets, counter values) only
+ * grows: per site it is the retired total of exited threads plus the live
+ * slots.  A reset records that sum as a baseline and later snapshots
+ * subtract it, so each event lands on exactly one side of a reset.  min and
+ * max cannot be subtracted: each slot keeps them for the epoch its writer
+ * saw, and a snapshot uses only those of the current epoch.
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Per-site accumulators, by id; grown on demand.  Under pt__lock. */
+struct acc_table {
+	struct pt__op_acc	**op;
+	uint32_t		  n_op;
+	int64_t			 *ctr;
+	uint32_t		  n_ctr;
+};
+
+static struct acc_table	retired, baseline;
+static uint64_t		start_ns, reset_ns;	/* CLOCK_MONOTONIC */
+static struct pt__op_acc scratch;		/* merge buffer, under lock */
+
+/* Sets the start of time (at init and in a forked child). */
+void
+pt__snapshot_atfork_child(void)
+{
+	start_ns = reset_ns = pt__mono_ns();
+}
+
+/* Makes sure table has an accumulator for op id; NULL if out of memory. */
+static struct pt__op_acc *
+acc_op(struct acc_table *tab, uint32_t id)
+{
+	struct pt__op_acc **grown;
+	uint32_t n;
+
+	if (id >= tab->n_op) {
+		n = id + 64;
+		if ((grown = reallocarray(tab->op, n, sizeof *grown)) == NULL)
+			return NULL;
+		memset(grown + tab->n_op, 0, (n - tab->n_op) * sizeof *grown);
+		tab->op = grown;
+		tab->n_op = n;
+	}
+	if (tab->op[id] == NULL)
+		tab->op[id] = calloc(1, sizeof *tab->op[id]);
+	return tab->op[id];
+}
+
+/* Makes sure table has a cell for counter id; NULL if out of memory. */
+static int64_t *
+acc_ctr(struct acc_table *tab, uint32_t id)
+{
+	int64_t *grown;
+	uint32_t n;
+
+	if (id >= tab->n_ctr) {
+		n = id + 256;
+		if ((grown = reallocarray(tab->ctr, n, sizeof *grown)) == NULL)
+			return NULL;
+		memset(grown + tab->n_ctr, 0, (n - tab->n_ctr) * sizeof *grown);
+		tab->ctr = grown;
+		tab->n_ctr = n;
+	}
+	return &tab->ctr[id];
+}
+
+static struct pt__op_acc *
+acc_peek(const struct acc_table *tab, uint32_t id)
+{
+	return id < tab->n_op ? tab->op[id] : NULL;
+}
+
+/* Merges min/max of epoch ep (stored as ep + 1) into acc. */
+static void
+minmax_merge(struct pt__op_acc *acc, uint64_t mm_epoch, uint64_t min,
+    uint64_t max, uint64_t ep)
+{
+	if (mm_epoch != ep + 1)
+		return;
+	if (acc->mm_epoch != ep + 1) {
+		acc->mm_epoch = ep + 1;
+		acc->min = min;
+		acc->max = max;
+		return;
+	}
+	if (min < acc->min)
+		acc->min = min;
+	if (max > acc->max)
+		acc->max = max;
+}
+
+/* Adds a live slot into acc (reading each field once, relaxed). */
+static void
+acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
+{
+	uint32_t i;
+
+	acc->count += PT__LOAD(&s->count);
+	acc->total += PT__LOAD(&s->total);
+	for (i = 0; i < PT_HIST_BUCKETS; i++)
+		acc->hist[i] += PT__LOAD(&s->hist[i]);
+	minmax_merge(acc, PT__LOAD(&s->mm_epoch), PT__LOAD(&s->min),
+	    PT__LOAD(&s->max), ep);
+}
+
+/* Folds the slots of a thread that is going away into the retired totals. */
+void
+pt__retire_thread(struct pt__thread *t)
+{
+	uint64_t ep = pt__g.epoch;
+	struct pt__op_slot *s;
+	struct pt__op_acc *acc;
+	int64_t *cell;
+	uint32_t id, n;
+
+	n = pt__site_count(PT_KIND_OP);
+	for (id = 1; id <= n; id++) {
+		if ((s = pt__slot_peek(t, id)) == NULL)
+			continue;
+		if (s->count != 0 && (acc = acc_op(&retired, id)) != NULL)
+			acc_add_slot(acc, s, ep);
+		memset(s, 0, sizeof *s);
+	}
+	n = pt__site_count(PT_KIND_COUNTER);
+	for (id = 1; id <= n; id++) {
+		struct pt__ctr_chunk *c = t->ctrs[id >> PT__CTR_CHUNK_BITS];
+
+		if (c == NULL || c->value[id & (PT__CTR_CHUNK - 1)] == 0)
+			continue;
+		if ((cell = acc_ctr(&retired, id)) != NULL)
+			*cell += c->value[id & (PT__CTR_CHUNK - 1)];
+		c->value[id & (PT__CTR_CHUNK - 1)] = 0;
+	}
+}
+
+/* Sums retired and live figures of op id into acc (cumulative). */
+static void
+op_cumulative(uint32_t id, struct pt__op_acc *acc, uint64_t ep)
+{
+	struct pt__op_acc *r;
+	struct pt__op_slot *s;
+	struct pt__thread *t;
+
+	memset(acc, 0, sizeof *acc);
+	if ((r = acc_peek(&retired, id)) != NULL) {
+		acc->count = r->count;
+		acc->total = r->total;
+		memcpy(acc->hist, r->hist, sizeof acc->hist);
+		minmax_merge(acc, r->mm_epoch, r->min, r->max, ep);
+	}
+	LIST_FOREACH(t, &pt__threads, entry) {
+		if ((s = pt__slot_peek(t, id)) != NULL)
+			acc_add_slot(acc, s, ep);
+	}
+}
+
+/* Sums retired and live values of counter id. */
+static int64_t
+ctr_cumulative(uint32_t id)
+{
+	struct pt__thread *t;
+	struct pt__ctr_chunk *c;
+	int64_t v = 0;
+
+	if (id < retired.n_ctr)
+		v = retired.ctr[id];
+	LIST_FOREACH(t, &pt__threads, entry) {
+		c = __atomic_load_n(&t->ctrs[id >> PT__CTR_CHUNK_BITS],
+		    __ATOMIC_ACQUIRE);
+		if (c != NULL)
+			v += PT__LOAD(&c->value[id & (PT__CTR_CHUNK - 1)]);
+	}
+	return v;
+}
+
+int
+pt_reset(void)
+{
+	struct pt__op_acc *b;
+	uint32_t id, n;
+	int64_t *cell;
+	uint64_t ep;
+
+	pt__init();
+	pthread_mutex_lock(&pt__lock);
+	ep = pt__g.epoch;
+	n = pt__site_count(PT_KIND_OP);
+	for (id = 1; id <= n; id++) {
+		op_cumulative(id, &scratch, ep);
+		if (scratch.count == 0 && acc_peek(&baseline, id) == NULL)
+			continue;
+		if ((b = acc_op(&baseline, id)) == NULL)
+			continue;
+		b->count = scratch.count;
+		b->total = scratch.total;
+		memcpy(b->hist, scratch.hist, sizeof b->hist);
+	}
+	n = pt__site_count(PT_KIND_COUNTER);
+	for (id = 1; id <= n; id++) {
+		if ((cell = acc_ctr(&baseline, id)) != NULL)
+			*cell = ctr_cumulative(id);
+	}
+	/* After the baselines: a straddling event may miss min/max, but
+	 * min/max never include an event counted before the reset. */
+	__atomic_store_n(&pt__g.epoch, ep + 1, __ATOMIC_RELEASE);
+	reset_ns = pt__mono_ns();
+	pthread_mutex_unlock(&pt__lock);
+	return 0;
+}
+
+pt_snapshot *
+pt__snapshot_alloc(size_t n_ops, size_t n_counters)
+{
+	pt_snapshot *s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return NULL;
+	if (n_ops > 0 && (s->ops = calloc(n_ops, sizeof *s->ops)) == NULL)
+		goto fail;
+	if (n_counters > 0 &&
+	    (s->counters = calloc(n_counters, sizeof *s->counters)) == NULL)
+		goto fail;
+	return s;
+fail:
+	free(s->ops);
+	free(s);
+	return NULL;
+}
+
+const char *
+pt__snapshot_strdup(pt_snapshot *s, const char *name)
+{
+	(void)s;
+	return strdup(name != NULL ? name : "");
+}
+
+void
+pt_snapshot_free(pt_snapshot *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_ops; i++) {
+		free((char *)s->ops[i].name);
+		free(s->ops[i].buckets);
+	}
+	for (i = 0; i < s->n_counters; i++)
+		free((char *)s->counters[i].name);
+	free(s->ops);
+	free(s->counters);
+	free(s);
+}
+
+/*
+ * Fills op from an accumulator: the non-empty buckets, nanosecond figures
+ * and percentiles.  When no slot kept min/max for this epoch (only events
+ * that straddled the reset), they are read from the histogram.
+ */
+static int
+op_fill(pt_op_stats *op, const struct pt__op_acc *acc, double tick_ns,
+    uint64_t ep)
+{
+	uint64_t lo, hi;
+	size_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < PT_HIST_BUCKETS; i++)
+		n += acc->hist[i] != 0;
+	if (n > 0 && (op->buckets = calloc(n, sizeof *op->buckets)) == NULL)
+		return PT_ENOMEM;
+	for (i = 0; i < PT_HIST_BUCKETS; i++) {
+		if (acc->hist[i] == 0)
+			continue;
+		op->buckets[op->n_buckets].index = i;
+		op->buckets[op->n_buckets++].count = acc->hist[i];
+	}
+	op->count = acc->count;
+	op->total_ns = (uint64_t)((double)acc->total * tick_ns + 0.5);
+	if (acc->count > 0 && acc->mm_epoch == ep + 1) {
+		op->min_ns = (uint64_t)((double)acc->min * tick_ns + 0.5);
+		op->max_ns = (uint64_t)((double)acc->max * tick_ns + 0.5);
+	} else if (acc->count > 0 && n > 0) {
+		pt__hist_bounds(op->buckets[0].index, &lo, &hi);
+		op->min_ns = (uint64_t)((double)lo * tick_ns);
+		pt__hist_bounds(op->buckets[n - 1].index, &lo, &hi);
+		op->max_ns = (uint64_t)((double)(hi == UINT64_MAX ? lo : hi) *
+		    tick_ns);
+	}
+	pt_op_stats_finish(op, tick_ns);
+	return 0;
+}
+
+/* Subtracts the baseline b from acc, field by field, never below zero. */
+static void
+acc_sub(struct pt__op_acc *acc, const struct pt__op_acc *b)
+{
+	uint32_t i;
+
+	acc->count = acc->count > b->count ? acc->count - b->count : 0;
+	acc->total = acc->total > b->total ? acc->total - b->total : 0;
+	for (i = 0; i < PT_HIST_BUCKETS; i++)
+		acc->hist[i] = acc->hist[i] > b->hist[i] ?
+		    acc->hist[i] - b->hist[i] : 0;
+}
+
+int
+pt_snapshot_take(pt_snapshot **out)
+{
+	struct pt__op_acc *b;
+	pt_snapshot *s;
+	uint32_t id, n_ops, n_ctr;
+	uint64_t ep;
+	double tick_ns;
+	int rc = 0;
+
+	if (out == NULL)
+		return PT_EINVAL;
+	*out = NULL;
+	pt__init();
+	tick_ns = pt__clock_tick_ns();
+	pthread_mutex_lock(&pt__lock);
+	n_ops = pt__site_count(PT_KIND_OP);
+	n_ctr = pt__site_count(PT_KIND_COUNTER);
+	if ((s = pt__snapshot_alloc(n_ops, n_ctr)) == NULL) {
+		pthread_mutex_unlock(&pt__lock);
+		return PT_ENOMEM;
+	}
+	ep = pt__g.epoch;
+	s->reset_epoch = ep;
+	s->tick_ns = tick_ns;
+	for (id = 1; id <= n_ops && rc == 0; id++) {
+		pt_op_stats *op = &s->ops[s->n_ops++];
+
+		op_cumulative(id, &scratch, ep);
+		if ((b = acc_peek(&baseline, id)) != NULL)
+			acc_sub(&scratch, b);
+		op->id = id;
+		if ((op->name = strdup(pt__site_name(PT_KIND_OP, id))) == NULL)
+			rc = PT_ENOMEM;
+		else
+			rc = op_fill(op, &scratch, tick_ns, ep);
+	}
+	for (id = 1; id <= n_ctr && rc == 0; id++) {
+		pt_counter_stats *c = &s->counters[s->n_counters++];
+
+		c->id = id;
+		c->value = ctr_cumulative(id);
+		if (id < baseline.n_ctr)
+			c->value -= baseline.ctr[id];
+		c->name = strdup(pt__site_name(PT_KIND_COUNTER, id));
+		if (c->name == NULL)
+			rc = PT_ENOMEM;
+	}
+	s->uptime_ns = pt__mono_ns() - start_ns;
+	s->since_reset_ns = pt__mono_ns() - reset_ns;
+	pthread_mutex_unlock(&pt__lock);
+	if (rc != 0) {
+		pt_snapshot_free(s);
+		return rc;
+	}
+	s->pid = (int32_t)getpid();
+	s->time_ns = pt__real_ns();
+	pt__process_name(s->process, sizeof s->process);
+	pt_memory_read(&s->memory);
+	*out = s;
+	return 0;
+}
+
+const pt_op_stats *
+pt_snapshot_find_op(const pt_snapshot *s, const char *name)
+{
+	size_t i;
+
+	if (s == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < s->n_ops; i++)
+		if (strcmp(s->ops[i].name, name) == 0)
+			return &s->ops[i];
+	return NULL;
+}
+
+const pt_counter_stats *
+pt_snapshot_find_counter(const pt_snapshot *s, const char *name)
+{
+	size_t i;
+
+	if (s == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < s->n_counters; i++)
+		if (strcmp(s->counters[i].name, name) == 0)
+			return &s->counters[i];
+	return NULL;
+}

@@ -1,0 +1,299 @@
+/*
+ * thread.c - per-thread records and the hot path.
+ *
+ * Each thread owns a record reached through a thread-local pointer: tables of
+ * operation slots and counter cells indexed by site id.  Only the owner
+ * writes them, with relaxed atomic stores (plain instructions on x86); the
+ * snapshot reads them.  A thread's statistics are folded into the retired
+ * totals when it exits, and its record is kept for reuse by the next thread.
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+/* Thread records kept for reuse: enough for bursts, bounded for memory. */
+#define FREE_RECORDS_MAX	64
+
+__thread struct pt__thread *pt__self __attribute__((tls_model("initial-exec")));
+struct pt__thread_list pt__threads = LIST_HEAD_INITIALIZER(pt__threads);
+
+static struct pt__thread_list	free_records =
+    LIST_HEAD_INITIALIZER(free_records);
+static size_t			n_live, n_free;
+static pthread_key_t		exit_key;
+
+/* Frees a record and everything hanging off it. */
+static void
+record_free(struct pt__thread *t)
+{
+	size_t i, j;
+
+	for (i = 0; i < PT__OP_CHUNKS; i++) {
+		if (t->ops[i] == NULL)
+			continue;
+		for (j = 0; j < PT__OP_CHUNK; j++)
+			free(t->ops[i]->slot[j]);
+		free(t->ops[i]);
+	}
+	for (i = 0; i < PT__CTR_CHUNKS; i++)
+		free(t->ctrs[i]);
+	free(t);
+}
+
+/*
+ * Called by pthreads when a thread with a record exits: folds its statistics
+ * into the retired totals and keeps the record for the next thread.
+ */
+static void
+thread_exit(void *arg)
+{
+	struct pt__thread *t = arg;
+
+	pthread_mutex_lock(&pt__lock);
+	pt__retire_thread(t);
+	LIST_REMOVE(t, entry);
+	n_live--;
+	if (n_free < FREE_RECORDS_MAX) {
+		LIST_INSERT_HEAD(&free_records, t, entry);
+		n_free++;
+		t = NULL;
+	}
+	pthread_mutex_unlock(&pt__lock);
+	if (t != NULL)
+		record_free(t);
+	pt__self = NULL;
+}
+
+void
+pt__thread_init(void)
+{
+	pthread_key_create(&exit_key, thread_exit);
+}
+
+/* In a forked child: fold the records of threads that did not survive. */
+void
+pt__thread_atfork_child(void)
+{
+	struct pt__thread *t, *next;
+
+	for (t = LIST_FIRST(&pt__threads); t != NULL; t = next) {
+		next = LIST_NEXT(t, entry);
+		if (t == pt__self)
+			continue;
+		pt__retire_thread(t);
+		LIST_REMOVE(t, entry);
+		n_live--;
+		record_free(t);
+	}
+	if (pt__self != NULL)
+		pt__self->tid = gettid();
+}
+
+/* Returns the caller's record, creating it on first use; NULL if no memory. */
+static struct pt__thread *
+thread_get(void)
+{
+	struct pt__thread *t = pt__self;
+
+	if (PT__LIKELY(t != NULL))
+		return t;
+	pt__init();
+	pthread_mutex_lock(&pt__lock);
+	if ((t = LIST_FIRST(&free_records)) != NULL) {
+		LIST_REMOVE(t, entry);
+		n_free--;
+	} else if ((t = calloc(1, sizeof *t)) == NULL) {
+		pthread_mutex_unlock(&pt__lock);
+		return NULL;
+	}
+	LIST_INSERT_HEAD(&pt__threads, t, entry);
+	n_live++;
+	pthread_mutex_unlock(&pt__lock);
+	t->tid = gettid();
+	pthread_setspecific(exit_key, t);
+	pt__self = t;
+	return t;
+}
+
+/* Returns the caller's slot for operation id, creating it.  Slow path. */
+struct pt__op_slot *
+pt__slot_get(uint32_t id)
+{
+	struct pt__thread *t;
+	struct pt__op_chunk *c;
+	struct pt__op_slot *s;
+
+	if ((t = thread_get()) == NULL)
+		return NULL;
+	if ((s = pt__slot_peek(t, id)) != NULL)
+		return s;
+	c = t->ops[id >> PT__OP_CHUNK_BITS];
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof *c)) == NULL)
+			return NULL;
+		__atomic_store_n(&t->ops[id >> PT__OP_CHUNK_BITS], c,
+		    __ATOMIC_RELEASE);
+	}
+	if ((s = aligned_alloc(PT__CACHELINE, sizeof *s)) == NULL)
+		return NULL;
+	memset(s, 0, sizeof *s);
+	__atomic_store_n(&c->slot[id & (PT__OP_CHUNK - 1)], s,
+	    __ATOMIC_RELEASE);
+	return s;
+}
+
+/* Returns the caller's cell for counter id, creating it.  Slow path. */
+int64_t *
+pt__ctr_get(uint32_t id)
+{
+	struct pt__thread *t;
+	struct pt__ctr_chunk *c;
+
+	if ((t = thread_get()) == NULL)
+		return NULL;
+	c = t->ctrs[id >> PT__CTR_CHUNK_BITS];
+	if (c == NULL) {
+		if ((c = aligned_alloc(PT__CACHELINE, sizeof *c)) == NULL)
+			return NULL;
+		memset(c, 0, sizeof *c);
+		__atomic_store_n(&t->ctrs[id >> PT__CTR_CHUNK_BITS], c,
+		    __ATOMIC_RELEASE);
+	}
+	return &c->value[id & (PT__CTR_CHUNK - 1)];
+}
+
+/* The slow half of pt_scope_begin: registration and slot creation. */
+static __attribute__((noinline)) struct pt__op_slot *
+begin_slow(pt_site *site)
+{
+	int id;
+
+	if (site == NULL || site->pt_kind != PT_KIND_OP)
+		return NULL;
+	if ((id = pt__site_resolve(site)) <= 0)
+		return NULL;
+	return pt__slot_get((uint32_t)id);
+}
+
+pt_scope
+pt_scope_begin(pt_site *site)
+{
+	struct pt__thread *t = pt__self;
+	struct pt__op_slot *s = NULL;
+	pt_scope sc;
+	int32_t id;
+
+	if (PT__LIKELY(site != NULL && t != NULL) &&
+	    PT__LIKELY((id = PT__LOAD(&site->pt_id)) > 0) &&
+	    site->pt_kind == PT_KIND_OP)
+		s = pt__slot_peek(t, (uint32_t)id);
+	if (PT__UNLIKELY(s == NULL))
+		s = begin_slow(site);
+	sc.pt_slot = s;
+	sc.pt_start = pt__clock_now();
+	return sc;
+}
+
+void
+pt_scope_end(pt_scope *sc)
+{
+	uint64_t end = pt__clock_now(), d;
+
+	if (PT__UNLIKELY(sc == NULL || sc->pt_slot == NULL))
+		return;
+	d = end - sc->pt_start;
+	if (PT__UNLIKELY((int64_t)d < 0))
+		d = 0;
+	pt__slot_record(sc->pt_slot, d, 1);
+}
+
+void
+pt_scope_end_count(pt_scope *sc, pt_site *counter)
+{
+	pt_scope_end(sc);
+	pt_counter_add(counter, 1);
+}
+
+/* The slow half of pt_counter_add. */
+static __attribute__((noinline)) void
+counter_slow(pt_site *site, int64_t n)
+{
+	int64_t *cell;
+	int id;
+
+	if (site == NULL || site->pt_kind != PT_KIND_COUNTER)
+		return;
+	if ((id = pt__site_resolve(site)) <= 0)
+		return;
+	if ((cell = pt__ctr_get((uint32_t)id)) != NULL)
+		PT__BUMP(cell, n);
+}
+
+void
+pt_counter_add(pt_site *site, int64_t n)
+{
+	struct pt__thread *t = pt__self;
+	struct pt__ctr_chunk *c;
+	int32_t id;
+
+	if (PT__LIKELY(site != NULL && t != NULL) &&
+	    PT__LIKELY((id = PT__LOAD(&site->pt_id)) > 0) &&
+	    site->pt_kind == PT_KIND_COUNTER &&
+	    PT__LIKELY((c = __atomic_load_n(&t->ctrs[id >> PT__CTR_CHUNK_BITS],
+	    __ATOMIC_ACQUIRE)) != NULL)) {
+		PT__BUMP(&c->value[id & (PT__CTR_CHUNK - 1)], n);
+		return;
+	}
+	counter_slow(site, n);
+}
+
+/* Records times events of ticks each into the caller's slot of site. */
+int
+pt__test_record_ticks(pt_site *site, uint64_t ticks, uint64_t times)
+{
+	struct pt__op_slot *s;
+	int id;
+
+	if (site == NULL || site->pt_kind != PT_KIND_OP)
+		return PT_EINVAL;
+	if ((id = pt__site_resolve(site)) <= 0)
+		return id;
+	if ((s = pt__slot_get((uint32_t)id)) == NULL)
+		return PT_ENOMEM;
+	pt__slot_record(s, ticks, times);
+	return 0;
+}
+
+int
+pt_record_ns(pt_site *site, uint64_t ns)
+{
+	double ticks;
+
+	if (site == NULL || site->pt_kind != PT_KIND_OP)
+		return PT_EINVAL;
+	pt__init();
+	ticks = (double)ns / pt__clock_tick_ns() + 0.5;
+	return pt__test_record_ticks(site, ticks >= 1.8e19 ? UINT64_MAX :
+	    (uint64_t)ticks, 1);
+}
+
+size_t
+pt__slot_bytes(void)
+{
+	/* The slot, its pointer in a chunk, and malloc's header. */
+	return sizeof(struct pt__op_slot) + sizeof(void *) + 2 * sizeof(size_t);
+}
+
+void
+pt__thread_stats(size_t *live, size_t *free_count)
+{
+	pthread_mutex_lock(&pt__lock);
+	if (live != NULL)
+		*live = n_live;
+	if (free_count != NULL)
+		*free_count = n_free;
+	pthread_mutex_unlock(&pt__lock);
+}
