@@ -1,0 +1,264 @@
+/*
+ * ipc.h - internal declarations of the socket between a target and perftop:
+ * the socket directory rules, framing, the wire format of snapshots, the
+ * agent and the client.  A section per file.
+ *
+ * Wire format (all integers little-endian in the header, LEB128 varints in
+ * payloads, signed values zigzag-encoded, doubles as their IEEE-754 bits in a
+ * fixed 8-byte little-endian field):
+ *
+ *   frame   = u32 length (whole frame, header included, 8 .. PT__FRAME_MAX)
+ *             u16 type (PT__MSG_*) u16 reserved (must be 0)
+ *             payload (length - 8 bytes)
+ *
+ * A connection starts with HELLO from the viewer and WELCOME (or ERROR) from
+ * the agent; the agent drops a peer that has not said HELLO within the
+ * handshake deadline.  Names travel once per connection; snapshots carry a
+ * sequence number, the reset epoch and, after the first, only what changed.
+ */
+#ifndef PT_IPC_H
+#define PT_IPC_H
+
+#include "core.h"
+
+#include <sys/types.h>
+
+/* ------------------------------------------------------------------------ */
+/* Protocol constants                                                        */
+/* ------------------------------------------------------------------------ */
+
+#define PT__PROTO_MAGIC		0x504f5450u	/* "PTOP" little-endian */
+#define PT__PROTO_VERSION	1
+#define PT__FRAME_HDR		8
+#define PT__FRAME_MAX		(16u << 20)	/* 16 MiB, header included */
+
+#define PT__HANDSHAKE_MS	2000	/* HELLO must arrive within this */
+#define PT__VIEWER_BUF_MAX	(8u << 20)	/* unsent bytes per viewer */
+#define PT__VIEWERS_MAX		64
+#define PT__INTERVAL_MIN_MS	10
+#define PT__INTERVAL_MAX_MS	60000
+
+enum pt__msg {
+	PT__MSG_HELLO = 1,	/* viewer: u32 magic, u32 version */
+	PT__MSG_WELCOME = 2,	/* agent: u32 version, i32 pid, str process,
+				   u64 start_real_ns, u64 uptime_ns */
+	PT__MSG_ERROR = 3,	/* either: i32 code (PT_E*), str message */
+	PT__MSG_SUBSCRIBE = 4,	/* viewer: u32 interval_ms (0 stops) */
+	PT__MSG_SNAPSHOT_REQ = 5, /* viewer: empty; one snapshot now */
+	PT__MSG_SNAPSHOT = 6,	/* agent: see wire.c */
+	PT__MSG_RESET = 7,	/* viewer: empty; reset the target */
+	PT__MSG_RESET_OK = 8,	/* agent: u64 new epoch */
+	PT__MSG_BYE = 9,	/* viewer: empty; closing */
+};
+
+/* ------------------------------------------------------------------------ */
+/* frame.c: bounded buffers, varints and frames                              */
+/* ------------------------------------------------------------------------ */
+
+/* A growable byte buffer that refuses to grow past max bytes. */
+struct pt__buf {
+	uint8_t		*data;
+	size_t		 len;	/* bytes held, from data[off] */
+	size_t		 off;	/* bytes already consumed at the front */
+	size_t		 cap;
+	size_t		 max;
+};
+
+void	pt__buf_init(struct pt__buf *b, size_t max);
+void	pt__buf_free(struct pt__buf *b);
+/* Makes room for more bytes; 0, PT_ENOMEM or PT_ERANGE (past max). */
+int	pt__buf_reserve(struct pt__buf *b, size_t more);
+int	pt__buf_append(struct pt__buf *b, const void *p, size_t n);
+/* Drops n bytes from the front. */
+void	pt__buf_consume(struct pt__buf *b, size_t n);
+static inline const uint8_t *
+pt__buf_head(const struct pt__buf *b)
+{
+	return b->data + b->off;
+}
+
+/* Encoder: appends to a buffer; the first error sticks in err. */
+struct pt__enc {
+	struct pt__buf	*b;
+	int		 err;
+};
+void	pt__put_u64(struct pt__enc *e, uint64_t v);	/* varint */
+void	pt__put_i64(struct pt__enc *e, int64_t v);	/* zigzag varint */
+void	pt__put_f64(struct pt__enc *e, double v);	/* 8 bytes */
+void	pt__put_u32le(struct pt__enc *e, uint32_t v);	/* 4 bytes */
+void	pt__put_str(struct pt__enc *e, const char *s);	/* varint len, bytes */
+
+/* Decoder over a payload; the first error (PT_EPROTO) sticks in err. */
+struct pt__dec {
+	const uint8_t	*p;
+	const uint8_t	*end;
+	int		 err;
+};
+uint64_t pt__get_u64(struct pt__dec *d);
+/* A varint that must be <= max, else PT_EPROTO. */
+uint64_t pt__get_u64max(struct pt__dec *d, uint64_t max);
+int64_t	 pt__get_i64(struct pt__dec *d);
+double	 pt__get_f64(struct pt__dec *d);
+uint32_t pt__get_u32le(struct pt__dec *d);
+/* Copies a string of at most maxlen bytes (NUL added) into buf[maxlen+1]. */
+void	 pt__get_str(struct pt__dec *d, char *buf, size_t maxlen);
+/* Fails with PT_EPROTO unless every byte was consumed; returns d->err. */
+int	 pt__dec_finish(struct pt__dec *d);
+
+/* Starts a frame of type in b; returns the frame's offset for _end. */
+size_t	pt__frame_begin(struct pt__enc *e, uint16_t type);
+/* Fills in the frame's length; PT_ERANGE if it grew past PT__FRAME_MAX. */
+int	pt__frame_end(struct pt__enc *e, size_t start);
+
+/*
+ * Looks for one complete frame at the head of data[0..len).  Returns 1 and
+ * fills type, payload, payload_len and frame_len when one is there; 0 when
+ * more bytes are needed; PT_EPROTO for a length below the header or above
+ * PT__FRAME_MAX, or a non-zero reserved field.
+ */
+int	pt__frame_parse(const uint8_t *data, size_t len, uint16_t *type,
+	    const uint8_t **payload, size_t *payload_len, size_t *frame_len);
+
+/* ------------------------------------------------------------------------ */
+/* wire.c: messages and snapshots on the wire                                */
+/* ------------------------------------------------------------------------ */
+
+struct pt__welcome {
+	uint32_t	version;
+	int32_t		pid;
+	char		process[64];
+	uint64_t	start_real_ns;
+	uint64_t	uptime_ns;
+};
+
+int	pt__msg_hello(struct pt__buf *out);
+int	pt__msg_welcome(struct pt__buf *out, const struct pt__welcome *w);
+int	pt__msg_error(struct pt__buf *out, int code, const char *msg);
+int	pt__msg_u64(struct pt__buf *out, uint16_t type, uint64_t v);
+int	pt__msg_empty(struct pt__buf *out, uint16_t type);
+
+/* Decoders of the small messages: 0 or PT_EPROTO / PT_EVERSION. */
+int	pt__parse_hello(const uint8_t *p, size_t n, uint32_t *version);
+int	pt__parse_welcome(const uint8_t *p, size_t n, struct pt__welcome *w);
+int	pt__parse_error(const uint8_t *p, size_t n, int *code, char *msg,
+	    size_t msglen);
+int	pt__parse_u64(const uint8_t *p, size_t n, uint64_t *v);
+
+/*
+ * Sender state of one connection: which names the peer knows and the last
+ * snapshot it was sent (deltas are against it).
+ */
+struct pt__wire_tx {
+	uint32_t	 op_names;	/* op ids 1..op_names were sent */
+	uint32_t	 ctr_names;
+	uint64_t	 seq;
+	pt_snapshot	*prev;		/* owned; NULL before the first */
+};
+
+/* Receiver state of one connection: known names and the current totals. */
+struct pt__wire_rx {
+	char		**op_names;	/* by id - 1 */
+	uint32_t	  n_op_names;
+	char		**ctr_names;
+	uint32_t	  n_ctr_names;
+	uint64_t	  seq;
+	pt_snapshot	 *cur;		/* owned; the last decoded snapshot */
+	int32_t		  pid;
+	char		  process[64];
+};
+
+void	pt__wire_tx_init(struct pt__wire_tx *tx);
+void	pt__wire_tx_done(struct pt__wire_tx *tx);
+void	pt__wire_rx_init(struct pt__wire_rx *rx);
+void	pt__wire_rx_done(struct pt__wire_rx *rx);
+
+/*
+ * Appends one SNAPSHOT frame for s to out: new names, then the operations
+ * and counters that changed since tx->prev (everything when there is no
+ * prev or the epoch changed).  Updates tx.  Returns 0, PT_ENOMEM or
+ * PT_ERANGE.
+ */
+int	pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
+	    struct pt__buf *out);
+
+/*
+ * Decodes a SNAPSHOT payload against rx and stores a new, complete snapshot
+ * in *out (the caller frees it).  Rejects anything malformed with PT_EPROTO
+ * and leaves rx unchanged then.
+ */
+int	pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
+	    size_t n, pt_snapshot **out);
+
+/* Deep copy of a snapshot; NULL when out of memory. */
+pt_snapshot *pt__snapshot_copy(const pt_snapshot *s);
+
+/* ------------------------------------------------------------------------ */
+/* sockpath.c: where sockets live, and whether that place is safe            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Resolves the socket directory: $PERFTOP_SOCKET_DIR, else
+ * $XDG_RUNTIME_DIR/perftop when XDG_RUNTIME_DIR is usable, else
+ * /tmp/perftop-UID.  With create, makes it mode 0700 if missing.  Refuses a
+ * symlink, a directory not owned by the effective uid or one that group or
+ * others can access (PT_EPERM); a missing directory without create is
+ * PT_ENOENT.  On failure err (errlen bytes) says why in one line.
+ */
+int	pt__sockdir(char *buf, size_t len, int create, char *err,
+	    size_t errlen);
+/* The socket path of pid in dir. */
+int	pt__sockpath(const char *dir, pid_t pid, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* agent.c                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* (pt_agent_start / pt_agent_stop are public; see perftop.h.) */
+
+/* ------------------------------------------------------------------------ */
+/* client.c                                                                  */
+/* ------------------------------------------------------------------------ */
+
+struct pt__client;
+
+enum pt__event_type {
+	PT__EV_SNAPSHOT = 1,	/* snap is set; the caller frees it */
+	PT__EV_RESET_OK,	/* epoch is set */
+	PT__EV_ERROR,		/* code and msg are set */
+};
+
+struct pt__event {
+	int		 type;
+	pt_snapshot	*snap;
+	uint64_t	 epoch;
+	int		 code;
+	char		 msg[256];
+};
+
+/*
+ * Connects to the agent of pid and completes the handshake within
+ * timeout_ms.  Returns 0 and *out, or: PT_EINVAL (pid <= 0), PT_ENOENT (no
+ * such process, or a process that is not instrumented), PT_EPERM (unsafe
+ * socket directory, or refused by the agent), PT_EVERSION, PT_ETIMEDOUT,
+ * PT_ECLOSED, PT_EPROTO, PT_ESYS.  err receives one line saying why.
+ */
+int	pt__client_open(pid_t pid, int timeout_ms, struct pt__client **out,
+	    char *err, size_t errlen);
+void	pt__client_close(struct pt__client *c);
+const struct pt__welcome *pt__client_welcome(const struct pt__client *c);
+/* The socket, for poll(); readable means pt__client_next may have news. */
+int	pt__client_fd(const struct pt__client *c);
+
+int	pt__client_subscribe(struct pt__client *c, uint32_t interval_ms);
+int	pt__client_request(struct pt__client *c);
+int	pt__client_reset(struct pt__client *c);
+
+/*
+ * Waits up to timeout_ms (0: do not wait, -1: forever) for the next event.
+ * Returns 1 with *ev filled, 0 on timeout, or PT_ECLOSED (the target went
+ * away), PT_EPROTO (malformed data; the connection is unusable) or PT_ESYS.
+ */
+int	pt__client_next(struct pt__client *c, int timeout_ms,
+	    struct pt__event *ev);
+
+#endif /* PT_IPC_H */
