@@ -120,8 +120,13 @@ struct pt__op_slot {
 	uint64_t	min;		/* ticks, valid when mm_epoch is current */
 	uint64_t	max;
 	uint64_t	mm_epoch;	/* epoch min/max belong to, + 1 (0: none) */
+	uint64_t	groups;		/* bit g: a bucket of group g was used */
 	uint64_t	hist[PT_HIST_BUCKETS];
 } __attribute__((aligned(PT__CACHELINE)));
+
+/* Buckets come in groups of 64 so a merge reads only the groups used. */
+#define PT__GROUP_BITS		6
+#define PT__GROUPS		(PT_HIST_BUCKETS >> PT__GROUP_BITS)	/* 31 */
 
 #define PT__OP_CHUNK_BITS	6
 #define PT__OP_CHUNK		(1u << PT__OP_CHUNK_BITS)
@@ -171,10 +176,14 @@ static inline void
 pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 {
 	uint64_t ep = PT__LOAD(&pt__g.epoch) + 1;
+	uint32_t idx = pt__hist_index(d);
+	uint64_t bit = (uint64_t)1 << (idx >> PT__GROUP_BITS);
 
 	PT__BUMP(&s->count, times);
 	PT__BUMP(&s->total, d * times);
-	PT__BUMP(&s->hist[pt__hist_index(d)], times);
+	PT__BUMP(&s->hist[idx], times);
+	if (PT__UNLIKELY(!(s->groups & bit)))
+		PT__STORE(&s->groups, s->groups | bit);
 	if (PT__UNLIKELY(s->mm_epoch != ep)) {
 		PT__STORE(&s->min, d);
 		PT__STORE(&s->max, d);
@@ -198,6 +207,7 @@ struct pt__op_acc {
 	uint64_t	min;
 	uint64_t	max;
 	uint64_t	mm_epoch;
+	uint64_t	groups;
 	uint64_t	hist[PT_HIST_BUCKETS];
 };
 

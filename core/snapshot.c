@@ -27,6 +27,51 @@ static struct acc_table	retired, baseline;
 static uint64_t		start_ns, reset_ns;	/* CLOCK_MONOTONIC */
 static struct pt__op_acc scratch;		/* merge buffer, under lock */
 
+/* Visits bucket i of every group set in mask. */
+#define FOREACH_BUCKET(mask, g, i, m)					\
+	for ((m) = (mask); (m) != 0; (m) &= (m) - 1)			\
+		for ((g) = (uint32_t)__builtin_ctzll(m),		\
+		    (i) = (g) << PT__GROUP_BITS;			\
+		    (i) < (((g) + 1) << PT__GROUP_BITS); (i)++)
+
+/* Empties an accumulator, touching only the groups it used. */
+static void
+acc_clear(struct pt__op_acc *acc)
+{
+	uint64_t m;
+	uint32_t g;
+
+	for (m = acc->groups; m != 0; m &= m - 1) {
+		g = (uint32_t)__builtin_ctzll(m);
+		memset(&acc->hist[g << PT__GROUP_BITS], 0,
+		    sizeof acc->hist[0] << PT__GROUP_BITS);
+	}
+	acc->count = acc->total = acc->min = acc->max = acc->mm_epoch = 0;
+	acc->groups = 0;
+}
+
+/* Copies src into dst (both accumulators), touching only used groups. */
+static void
+acc_copy(struct pt__op_acc *dst, const struct pt__op_acc *src)
+{
+	uint64_t m;
+	uint32_t g;
+
+	acc_clear(dst);
+	dst->count = src->count;
+	dst->total = src->total;
+	dst->min = src->min;
+	dst->max = src->max;
+	dst->mm_epoch = src->mm_epoch;
+	dst->groups = src->groups;
+	for (m = src->groups; m != 0; m &= m - 1) {
+		g = (uint32_t)__builtin_ctzll(m);
+		memcpy(&dst->hist[g << PT__GROUP_BITS],
+		    &src->hist[g << PT__GROUP_BITS],
+		    sizeof dst->hist[0] << PT__GROUP_BITS);
+	}
+}
+
 /* Sets the start of time (at init and in a forked child). */
 void
 pt__snapshot_atfork_child(void)
@@ -101,11 +146,14 @@ minmax_merge(struct pt__op_acc *acc, uint64_t mm_epoch, uint64_t min,
 static void
 acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
 {
-	uint32_t i;
+	uint64_t groups, m;
+	uint32_t g, i;
 
 	acc->count += PT__LOAD(&s->count);
 	acc->total += PT__LOAD(&s->total);
-	for (i = 0; i < PT_HIST_BUCKETS; i++)
+	groups = PT__LOAD(&s->groups);
+	acc->groups |= groups;
+	FOREACH_BUCKET(groups, g, i, m)
 		acc->hist[i] += PT__LOAD(&s->hist[i]);
 	minmax_merge(acc, PT__LOAD(&s->mm_epoch), PT__LOAD(&s->min),
 	    PT__LOAD(&s->max), ep);
@@ -149,13 +197,12 @@ op_cumulative(uint32_t id, struct pt__op_acc *acc, uint64_t ep)
 	struct pt__op_slot *s;
 	struct pt__thread *t;
 
-	memset(acc, 0, sizeof *acc);
 	if ((r = acc_peek(&retired, id)) != NULL) {
-		acc->count = r->count;
-		acc->total = r->total;
-		memcpy(acc->hist, r->hist, sizeof acc->hist);
-		minmax_merge(acc, r->mm_epoch, r->min, r->max, ep);
-	}
+		acc_copy(acc, r);
+		if (acc->mm_epoch != ep + 1)
+			acc->mm_epoch = 0;
+	} else
+		acc_clear(acc);
 	LIST_FOREACH(t, &pt__threads, entry) {
 		if ((s = pt__slot_peek(t, id)) != NULL)
 			acc_add_slot(acc, s, ep);
@@ -199,9 +246,7 @@ pt_reset(void)
 			continue;
 		if ((b = acc_op(&baseline, id)) == NULL)
 			continue;
-		b->count = scratch.count;
-		b->total = scratch.total;
-		memcpy(b->hist, scratch.hist, sizeof b->hist);
+		acc_copy(b, &scratch);
 	}
 	n = pt__site_count(PT_KIND_COUNTER);
 	for (id = 1; id <= n; id++) {
@@ -269,15 +314,15 @@ static int
 op_fill(pt_op_stats *op, const struct pt__op_acc *acc, double tick_ns,
     uint64_t ep)
 {
-	uint64_t lo, hi;
+	uint64_t lo, hi, m;
 	size_t n = 0;
-	uint32_t i;
+	uint32_t g, i;
 
-	for (i = 0; i < PT_HIST_BUCKETS; i++)
+	FOREACH_BUCKET(acc->groups, g, i, m)
 		n += acc->hist[i] != 0;
 	if (n > 0 && (op->buckets = calloc(n, sizeof *op->buckets)) == NULL)
 		return PT_ENOMEM;
-	for (i = 0; i < PT_HIST_BUCKETS; i++) {
+	FOREACH_BUCKET(acc->groups, g, i, m) {
 		if (acc->hist[i] == 0)
 			continue;
 		op->buckets[op->n_buckets].index = i;
@@ -303,11 +348,12 @@ op_fill(pt_op_stats *op, const struct pt__op_acc *acc, double tick_ns,
 static void
 acc_sub(struct pt__op_acc *acc, const struct pt__op_acc *b)
 {
-	uint32_t i;
+	uint64_t m;
+	uint32_t g, i;
 
 	acc->count = acc->count > b->count ? acc->count - b->count : 0;
 	acc->total = acc->total > b->total ? acc->total - b->total : 0;
-	for (i = 0; i < PT_HIST_BUCKETS; i++)
+	FOREACH_BUCKET(acc->groups & b->groups, g, i, m)
 		acc->hist[i] = acc->hist[i] > b->hist[i] ?
 		    acc->hist[i] - b->hist[i] : 0;
 }
