@@ -12,6 +12,7 @@
 
 
 struct pt__global pt__g;
+int pt__tsc;
 
 /* Calibration anchor: a (ticks, monotonic ns) pair taken at init. */
 static uint64_t	anchor_ticks, anchor_ns;
@@ -110,6 +111,7 @@ pt__clock_init(void)
 	double one = 1.0;
 
 	pt__g.tsc = tsc_usable();
+	pt__tsc = pt__g.tsc;
 	clock_pair(&anchor_ticks, &anchor_ns);
 	memcpy(&tick_ns_bits, &one, sizeof one);
 }

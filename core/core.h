@@ -128,26 +128,26 @@ struct pt__op_slot {
 #define PT__GROUP_BITS		6
 #define PT__GROUPS		(PT_HIST_BUCKETS >> PT__GROUP_BITS)	/* 31 */
 
-#define PT__OP_CHUNK_BITS	6
-#define PT__OP_CHUNK		(1u << PT__OP_CHUNK_BITS)
-#define PT__OP_CHUNKS		(PT_SITES_MAX / PT__OP_CHUNK + 1)
 #define PT__CTR_CHUNK_BITS	9
 #define PT__CTR_CHUNK		(1u << PT__CTR_CHUNK_BITS)
 #define PT__CTR_CHUNKS		(PT_SITES_MAX / PT__CTR_CHUNK + 1)
 
-struct pt__op_chunk {
-	struct pt__op_slot	*slot[PT__OP_CHUNK];
-};
 struct pt__ctr_chunk {
 	int64_t		 value[PT__CTR_CHUNK];
 } __attribute__((aligned(PT__CACHELINE)));
 
-/* Everything one thread records.  Reached through a thread-local pointer. */
+/*
+ * Everything one thread records, reached through a thread-local pointer.
+ * The record is mapped, not allocated: the table of slot pointers (one per
+ * possible operation id) costs memory only for the pages of ids in use, and
+ * the hot path reaches a slot with two dependent loads.
+ */
 struct pt__thread {
-	struct pt__op_chunk	*ops[PT__OP_CHUNKS];
-	struct pt__ctr_chunk	*ctrs[PT__CTR_CHUNKS];
 	pid_t			 tid;
+	uint32_t		 max_id;	/* highest op id with a slot */
 	LIST_ENTRY(pt__thread)	 entry;
+	struct pt__ctr_chunk	*ctrs[PT__CTR_CHUNKS];
+	struct pt__op_slot	*slot[PT_SITES_MAX + 1];	/* by op id */
 };
 LIST_HEAD(pt__thread_list, pt__thread);
 
@@ -161,18 +161,14 @@ void		 pt__thread_init(void);
 void		 pt__thread_atfork_child(void);
 
 /* Looks up a slot of thread t without creating it. */
-static inline struct pt__op_slot *
+static inline __attribute__((always_inline)) struct pt__op_slot *
 pt__slot_peek(struct pt__thread *t, uint32_t id)
 {
-	struct pt__op_chunk *c = __atomic_load_n(&t->ops[id >> PT__OP_CHUNK_BITS],
-	    __ATOMIC_ACQUIRE);
-
-	return c ? __atomic_load_n(&c->slot[id & (PT__OP_CHUNK - 1)],
-	    __ATOMIC_ACQUIRE) : NULL;
+	return __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
 }
 
 /* Records one duration (or times identical ones) into a slot. */
-static inline void
+static inline __attribute__((always_inline)) void
 pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 {
 	uint64_t ep = PT__LOAD(&pt__g.epoch) + 1;

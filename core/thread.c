@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 
@@ -25,22 +26,28 @@ static struct pt__thread_list	free_records =
 static size_t			n_live, n_free;
 static pthread_key_t		exit_key;
 
+/* Maps a zeroed record; NULL when out of memory. */
+static struct pt__thread *
+record_new(void)
+{
+	void *p;
+
+	p = mmap(NULL, sizeof(struct pt__thread), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 /* Frees a record and everything hanging off it. */
 static void
 record_free(struct pt__thread *t)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < PT__OP_CHUNKS; i++) {
-		if (t->ops[i] == NULL)
-			continue;
-		for (j = 0; j < PT__OP_CHUNK; j++)
-			free(t->ops[i]->slot[j]);
-		free(t->ops[i]);
-	}
+	for (i = 0; i <= t->max_id; i++)
+		free(t->slot[i]);
 	for (i = 0; i < PT__CTR_CHUNKS; i++)
 		free(t->ctrs[i]);
-	free(t);
+	munmap(t, sizeof *t);
 }
 
 /*
@@ -73,21 +80,14 @@ pt__thread_init(void)
 	pthread_key_create(&exit_key, thread_exit);
 }
 
-/* In a forked child: fold the records of threads that did not survive. */
+/*
+ * In a forked child only the forking thread lives on.  The other threads'
+ * records stay listed, read-only, so their statistics still add up; they are
+ * not folded or freed, which would write to (and so copy) every page of them.
+ */
 void
 pt__thread_atfork_child(void)
 {
-	struct pt__thread *t, *next;
-
-	for (t = LIST_FIRST(&pt__threads); t != NULL; t = next) {
-		next = LIST_NEXT(t, entry);
-		if (t == pt__self)
-			continue;
-		pt__retire_thread(t);
-		LIST_REMOVE(t, entry);
-		n_live--;
-		record_free(t);
-	}
 	if (pt__self != NULL)
 		pt__self->tid = gettid();
 }
@@ -105,7 +105,7 @@ thread_get(void)
 	if ((t = LIST_FIRST(&free_records)) != NULL) {
 		LIST_REMOVE(t, entry);
 		n_free--;
-	} else if ((t = calloc(1, sizeof *t)) == NULL) {
+	} else if ((t = record_new()) == NULL) {
 		pthread_mutex_unlock(&pt__lock);
 		return NULL;
 	}
@@ -123,25 +123,18 @@ struct pt__op_slot *
 pt__slot_get(uint32_t id)
 {
 	struct pt__thread *t;
-	struct pt__op_chunk *c;
 	struct pt__op_slot *s;
 
 	if ((t = thread_get()) == NULL)
 		return NULL;
 	if ((s = pt__slot_peek(t, id)) != NULL)
 		return s;
-	c = t->ops[id >> PT__OP_CHUNK_BITS];
-	if (c == NULL) {
-		if ((c = calloc(1, sizeof *c)) == NULL)
-			return NULL;
-		__atomic_store_n(&t->ops[id >> PT__OP_CHUNK_BITS], c,
-		    __ATOMIC_RELEASE);
-	}
 	if ((s = aligned_alloc(PT__CACHELINE, sizeof *s)) == NULL)
 		return NULL;
 	memset(s, 0, sizeof *s);
-	__atomic_store_n(&c->slot[id & (PT__OP_CHUNK - 1)], s,
-	    __ATOMIC_RELEASE);
+	__atomic_store_n(&t->slot[id], s, __ATOMIC_RELEASE);
+	if (id > t->max_id)
+		t->max_id = id;
 	return s;
 }
 
@@ -165,9 +158,9 @@ pt__ctr_get(uint32_t id)
 	return &c->value[id & (PT__CTR_CHUNK - 1)];
 }
 
-/* The slow half of pt_scope_begin: registration and slot creation. */
+/* The slow half of pt_scope_end: registration and slot creation. */
 static __attribute__((noinline)) struct pt__op_slot *
-begin_slow(pt_site *site)
+end_slow(pt_site *site)
 {
 	int id;
 
@@ -179,35 +172,45 @@ begin_slow(pt_site *site)
 }
 
 pt_scope
-pt_scope_begin(pt_site *site)
+pt__scope_begin(pt_site *site)
 {
-	struct pt__thread *t = pt__self;
-	struct pt__op_slot *s = NULL;
 	pt_scope sc;
-	int32_t id;
 
-	if (PT__LIKELY(site != NULL && t != NULL) &&
-	    PT__LIKELY((id = PT__LOAD(&site->pt_id)) > 0) &&
-	    site->pt_kind == PT_KIND_OP)
-		s = pt__slot_peek(t, (uint32_t)id);
-	if (PT__UNLIKELY(s == NULL))
-		s = begin_slow(site);
-	sc.pt_slot = s;
+	pt__init();	/* the clock mode is known from here on */
+	sc.pt_site = site;
 	sc.pt_start = pt__clock_now();
 	return sc;
+}
+
+pt_scope
+pt_scope_begin(pt_site *site)
+{
+	if (PT__LIKELY(pt__tsc)) {
+		pt_scope sc = { site, pt__clock_now() };
+		return sc;
+	}
+	return pt__scope_begin(site);
 }
 
 void
 pt_scope_end(pt_scope *sc)
 {
-	uint64_t end = pt__clock_now(), d;
+	uint64_t end = pt__clock_now();
+	struct pt__thread *t = pt__self;
+	struct pt__op_slot *s = NULL;
+	pt_site *site;
+	int32_t id;
 
-	if (PT__UNLIKELY(sc == NULL || sc->pt_slot == NULL))
+	if (PT__UNLIKELY(sc == NULL))
 		return;
-	d = end - sc->pt_start;
-	if (PT__UNLIKELY((int64_t)d < 0))
-		d = 0;
-	pt__slot_record(sc->pt_slot, d, 1);
+	site = sc->pt_site;
+	if (PT__LIKELY(site != NULL && t != NULL) &&
+	    PT__LIKELY((id = PT__LOAD(&site->pt_id)) > 0) &&
+	    site->pt_kind == PT_KIND_OP)
+		s = pt__slot_peek(t, (uint32_t)id);
+	if (PT__UNLIKELY(s == NULL) && (s = end_slow(site)) == NULL)
+		return;
+	pt__slot_record(s, end - sc->pt_start, 1);
 }
 
 void
@@ -283,7 +286,7 @@ pt_record_ns(pt_site *site, uint64_t ns)
 size_t
 pt__slot_bytes(void)
 {
-	/* The slot, its pointer in a chunk, and malloc's header. */
+	/* The slot, its pointer in the thread's table, and malloc's header. */
 	return sizeof(struct pt__op_slot) + sizeof(void *) + 2 * sizeof(size_t);
 }
 

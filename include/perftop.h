@@ -108,24 +108,45 @@ PT_API int pt_site_register(pt_site *site);
 /* ------------------------------------------------------------------------ */
 
 /*
- * A running scope: returned by pt_scope_begin(), ended by pt_scope_end() on
- * the same thread.  Plain data; no cleanup is needed if it is abandoned.
+ * A running scope: returned by pt_scope_begin(), ended by pt_scope_end().
+ * Plain data; no cleanup is needed if it is abandoned.
  */
 typedef struct pt_scope {
-	void		*pt_slot;	/* library's; NULL when nothing is recorded */
+	pt_site		*pt_site;
 	uint64_t	 pt_start;	/* clock ticks at begin */
 } pt_scope;
 
-/*
- * Starts timing one event of site (registering it on first use).  Never
- * fails: a refused site or an out-of-memory condition yields a scope that
- * records nothing.
- */
-PT_API pt_scope pt_scope_begin(pt_site *site);
+/* The library's clock mode, read by the inline pt_scope_begin(): 1 when
+ * ticks are the CPU's invariant TSC.  Not for direct use. */
+PT_API extern int pt__tsc;
+/* The out-of-line pt_scope_begin(), for other clocks and first use. */
+PT_API pt_scope pt__scope_begin(pt_site *site);
 
 /*
- * Ends the scope: records the time since pt_scope_begin() as one event.  Must
- * be called on the thread that began it.  Safe on a scope that records
+ * Starts timing one event of site: reads the clock, nothing else (the site
+ * is registered when the scope ends).  Never fails.  Inline for C callers;
+ * the library also exports it for bindings that cannot inline.
+ */
+#if defined(PT_BUILDING_LIBRARY)
+PT_API pt_scope pt_scope_begin(pt_site *site);
+#else
+static inline pt_scope
+pt_scope_begin(pt_site *site)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (__builtin_expect(pt__tsc, 1)) {
+		pt_scope sc = { site, __builtin_ia32_rdtsc() };
+		return sc;
+	}
+#endif
+	return pt__scope_begin(site);
+}
+#endif
+
+/*
+ * Ends the scope: records the time since pt_scope_begin() as one event of
+ * its site in the calling thread's statistics, registering the site on
+ * first use.  A scope of a refused site (see pt_site_register) records
  * nothing.  Has the signature the cleanup attribute wants.
  */
 PT_API void pt_scope_end(pt_scope *scope);
@@ -158,15 +179,16 @@ PT_API void pt_counter_add(pt_site *site, int64_t n);
 
 #define PT__CAT2(a, b)	a##b
 #define PT__CAT(a, b)	PT__CAT2(a, b)
-#define PT__ID(p)	PT__CAT(p, __LINE__)
+#define PT__UNIQ(p)	PT__CAT(p, __COUNTER__)
 
 #ifndef PT_DISABLE
 
 /* Times the rest of the enclosing block as one event of operation name. */
-#define PT_SCOPE(name)							\
-	static pt_site PT__ID(pt__site_) = PT_SITE_INIT(name, PT_KIND_OP); \
-	pt_scope PT__ID(pt__scope_) __attribute__((cleanup(pt_scope_end),unused)) = \
-	    pt_scope_begin(&PT__ID(pt__site_))
+#define PT_SCOPE(name)	PT__SCOPE(name, PT__UNIQ(pt__scope_))
+#define PT__SCOPE(name, v)						\
+	static pt_site PT__CAT(v, _site) = PT_SITE_INIT(name, PT_KIND_OP); \
+	pt_scope v __attribute__((cleanup(pt_scope_end), unused)) =	\
+	    pt_scope_begin(&PT__CAT(v, _site))
 
 /* Times the rest of the enclosing function, named after the function. */
 #define PT_FUNC()	PT_SCOPE(__func__)
@@ -176,11 +198,13 @@ PT_API void pt_counter_add(pt_site *site, int64_t n);
  * counter cname (the old helper's step and operation decorators).
  */
 #define PT_SCOPE_COUNT(name, cname)					\
-	static pt_site PT__ID(pt__site_) = PT_SITE_INIT(name, PT_KIND_OP); \
-	static pt_site PT__ID(pt__csite_) = PT_SITE_INIT(cname, PT_KIND_COUNTER); \
-	struct pt__counted PT__ID(pt__cscope_)				\
-	    __attribute__((cleanup(pt__counted_end),unused)) =		\
-	    { pt_scope_begin(&PT__ID(pt__site_)), &PT__ID(pt__csite_) }
+	PT__SCOPE_COUNT(name, cname, PT__UNIQ(pt__cscope_))
+#define PT__SCOPE_COUNT(name, cname, v)					\
+	static pt_site PT__CAT(v, _site) = PT_SITE_INIT(name, PT_KIND_OP); \
+	static pt_site PT__CAT(v, _csite) =				\
+	    PT_SITE_INIT(cname, PT_KIND_COUNTER);			\
+	struct pt__counted v __attribute__((cleanup(pt__counted_end), unused)) = \
+	    { pt_scope_begin(&PT__CAT(v, _site)), &PT__CAT(v, _csite) }
 
 /* Explicit begin and end, for code where a block does not fit. */
 #define PT_BEGIN(var, name)						\
@@ -195,14 +219,15 @@ PT_API void pt_counter_add(pt_site *site, int64_t n);
 } while (0)
 #define PT_INC(name)	PT_COUNT(name, 1)
 
-#else /* PT_DISABLE */
+#else /* PT_DISABLE: every macro is a no-op that still "uses" its arguments */
 
-#define PT_SCOPE(name)			typedef int PT__ID(pt__off_) __attribute__((unused))
-#define PT_FUNC()			typedef int PT__ID(pt__off_) __attribute__((unused))
-#define PT_SCOPE_COUNT(name, cname)	typedef int PT__ID(pt__off_) __attribute__((unused))
-#define PT_BEGIN(var, name)		typedef int PT__CAT(pt__off_, var) __attribute__((unused))
+#define PT__OFF()	typedef int PT__UNIQ(pt__off_) __attribute__((unused))
+#define PT_SCOPE(name)			PT__OFF()
+#define PT_FUNC()			PT__OFF()
+#define PT_SCOPE_COUNT(name, cname)	PT__OFF()
+#define PT_BEGIN(var, name)		PT__OFF()
 #define PT_END(var)			((void)0)
-#define PT_COUNT(name, n)		((void)0)
+#define PT_COUNT(name, n)		((void)sizeof(n))
 #define PT_INC(name)			((void)0)
 
 #endif /* PT_DISABLE */
