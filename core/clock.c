@@ -17,6 +17,7 @@ int pt__tsc;
 /* Calibration anchor: a (ticks, monotonic ns) pair taken at init. */
 static uint64_t	anchor_ticks, anchor_ns;
 static uint64_t	tick_ns_bits;		/* a double, read and written whole */
+static int	tick_ns_settled;	/* tick_ns_bits is final */
 
 /* Reads a clock in nanoseconds. */
 static uint64_t
@@ -119,8 +120,8 @@ pt__clock_init(void)
 /*
  * Returns nanoseconds per tick.  With the TSC, measures ticks against
  * CLOCK_MONOTONIC since the anchor; a call within 5 ms of start-up waits
- * until 5 ms have passed so every figure is within a few parts per million.
- * Never called on the hot path.
+ * until 5 ms have passed so every figure is within a few parts per million,
+ * and from 2 s on the figure stays fixed.  Never called on the hot path.
  */
 double
 pt__clock_tick_ns(void)
@@ -130,17 +131,22 @@ pt__clock_tick_ns(void)
 
 	if (!pt__g.tsc)
 		return 1.0;
-	clock_pair(&t, &n);
-	while (n - anchor_ns < 5000000) {
-		clock_pair(&t, &n);
-	}
-	if (t <= anchor_ticks) {
+	/* Settled: after 2 s the ratio is good to a few parts in 10^8, and a
+	 * fixed figure keeps unchanged totals unchanged between snapshots. */
+	if (__atomic_load_n(&tick_ns_settled, __ATOMIC_ACQUIRE)) {
 		bits = __atomic_load_n(&tick_ns_bits, __ATOMIC_RELAXED);
 		memcpy(&r, &bits, sizeof r);
 		return r;
 	}
+	clock_pair(&t, &n);
+	while (n - anchor_ns < 5000000)
+		clock_pair(&t, &n);
+	if (t <= anchor_ticks)
+		return 1.0;
 	r = (double)(n - anchor_ns) / (double)(t - anchor_ticks);
 	memcpy(&bits, &r, sizeof r);
 	__atomic_store_n(&tick_ns_bits, bits, __ATOMIC_RELAXED);
+	if (n - anchor_ns >= 2000000000u)
+		__atomic_store_n(&tick_ns_settled, 1, __ATOMIC_RELEASE);
 	return r;
 }

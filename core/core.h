@@ -113,9 +113,14 @@ int		pt__name_check(const char *name);
 /* thread.c                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Statistics of one operation in one thread.  Single writer. */
+/*
+ * Statistics of one operation in one thread.  Single writer.  There is no
+ * count field: the count is the sum of the buckets, so the two always agree,
+ * and each bucket on its own is exact across a reset.  The writer stores the
+ * bucket before the total (release) and readers load the total first
+ * (acquire), so a total read never holds an event its buckets lack.
+ */
 struct pt__op_slot {
-	uint64_t	count;
 	uint64_t	total;		/* ticks */
 	uint64_t	min;		/* ticks, valid when mm_epoch is current */
 	uint64_t	max;
@@ -175,11 +180,10 @@ pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 	uint32_t idx = pt__hist_index(d);
 	uint64_t bit = (uint64_t)1 << (idx >> PT__GROUP_BITS);
 
-	PT__BUMP(&s->count, times);
-	PT__BUMP(&s->total, d * times);
 	PT__BUMP(&s->hist[idx], times);
 	if (PT__UNLIKELY(!(s->groups & bit)))
 		PT__STORE(&s->groups, s->groups | bit);
+	__atomic_store_n(&s->total, s->total + d * times, __ATOMIC_RELEASE);
 	if (PT__UNLIKELY(s->mm_epoch != ep)) {
 		PT__STORE(&s->min, d);
 		PT__STORE(&s->max, d);

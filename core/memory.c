@@ -14,6 +14,11 @@
 
 #include <bsd/string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+/* From the sanitizer runtime (its header is not shipped with every gcc). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
 /* Reads up to len - 1 bytes of path into buf; returns bytes read or -1. */
 static ssize_t
 read_small(const char *path, char *buf, size_t len)
@@ -65,7 +70,10 @@ pt_memory_read(pt_memory *mem)
 		mem->peak_rss_bytes = status_kb(buf, "VmHWM");
 	} else
 		rc = PT_ESYS;
-#ifdef __GLIBC__
+#if defined(__SANITIZE_ADDRESS__)
+	/* The sanitizer's allocator replaces glibc's; ask it instead. */
+	mem->heap_bytes = __sanitizer_get_current_allocated_bytes();
+#elif defined(__GLIBC__)
 	{
 		struct mallinfo2 mi = mallinfo2();
 

@@ -142,19 +142,22 @@ minmax_merge(struct pt__op_acc *acc, uint64_t mm_epoch, uint64_t min,
 		acc->max = max;
 }
 
-/* Adds a live slot into acc (reading each field once, relaxed). */
+/* Adds a live slot into acc: the total first, then the buckets. */
 static void
 acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
 {
-	uint64_t groups, m;
+	uint64_t groups, m, v;
 	uint32_t g, i;
 
-	acc->count += PT__LOAD(&s->count);
-	acc->total += PT__LOAD(&s->total);
+
+	acc->total += __atomic_load_n(&s->total, __ATOMIC_ACQUIRE);
 	groups = PT__LOAD(&s->groups);
 	acc->groups |= groups;
-	FOREACH_BUCKET(groups, g, i, m)
-		acc->hist[i] += PT__LOAD(&s->hist[i]);
+	FOREACH_BUCKET(groups, g, i, m) {
+		v = PT__LOAD(&s->hist[i]);
+		acc->hist[i] += v;
+		acc->count += v;
+	}
 	minmax_merge(acc, PT__LOAD(&s->mm_epoch), PT__LOAD(&s->min),
 	    PT__LOAD(&s->max), ep);
 }
@@ -173,7 +176,7 @@ pt__retire_thread(struct pt__thread *t)
 	for (id = 1; id <= n; id++) {
 		if ((s = pt__slot_peek(t, id)) == NULL)
 			continue;
-		if (s->count != 0 && (acc = acc_op(&retired, id)) != NULL)
+		if (s->groups != 0 && (acc = acc_op(&retired, id)) != NULL)
 			acc_add_slot(acc, s, ep);
 		memset(s, 0, sizeof *s);
 	}
@@ -351,11 +354,13 @@ acc_sub(struct pt__op_acc *acc, const struct pt__op_acc *b)
 	uint64_t m;
 	uint32_t g, i;
 
-	acc->count = acc->count > b->count ? acc->count - b->count : 0;
 	acc->total = acc->total > b->total ? acc->total - b->total : 0;
 	FOREACH_BUCKET(acc->groups & b->groups, g, i, m)
 		acc->hist[i] = acc->hist[i] > b->hist[i] ?
 		    acc->hist[i] - b->hist[i] : 0;
+	acc->count = 0;
+	FOREACH_BUCKET(acc->groups, g, i, m)
+		acc->count += acc->hist[i];
 }
 
 int
@@ -364,7 +369,7 @@ pt_snapshot_take(pt_snapshot **out)
 	struct pt__op_acc *b;
 	pt_snapshot *s;
 	uint32_t id, n_ops, n_ctr;
-	uint64_t ep;
+	uint64_t ep, now;
 	double tick_ns;
 	int rc = 0;
 
@@ -406,8 +411,9 @@ pt_snapshot_take(pt_snapshot **out)
 		if (c->name == NULL)
 			rc = PT_ENOMEM;
 	}
-	s->uptime_ns = pt__mono_ns() - start_ns;
-	s->since_reset_ns = pt__mono_ns() - reset_ns;
+	now = pt__mono_ns();
+	s->uptime_ns = now - start_ns;
+	s->since_reset_ns = now - reset_ns;
 	pthread_mutex_unlock(&pt__lock);
 	if (rc != 0) {
 		pt_snapshot_free(s);

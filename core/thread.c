@@ -14,6 +14,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define PT__LSAN_ROOT(p, n)	__lsan_register_root_region((p), (n))
+#define PT__LSAN_UNROOT(p, n)	__lsan_unregister_root_region((p), (n))
+#else
+#define PT__LSAN_ROOT(p, n)	((void)0)
+#define PT__LSAN_UNROOT(p, n)	((void)0)
+#endif
+
 
 /* Thread records kept for reuse: enough for bursts, bounded for memory. */
 #define FREE_RECORDS_MAX	64
@@ -34,7 +43,11 @@ record_new(void)
 
 	p = mmap(NULL, sizeof(struct pt__thread), PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* The leak checker does not scan mappings; the slots hang off it. */
+	PT__LSAN_ROOT(p, sizeof(struct pt__thread));
+	return p;
 }
 
 /* Frees a record and everything hanging off it. */
@@ -47,6 +60,7 @@ record_free(struct pt__thread *t)
 		free(t->slot[i]);
 	for (i = 0; i < PT__CTR_CHUNKS; i++)
 		free(t->ctrs[i]);
+	PT__LSAN_UNROOT(t, sizeof *t);
 	munmap(t, sizeof *t);
 }
 

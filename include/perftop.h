@@ -386,7 +386,12 @@ PT_API int pt_summary_print(FILE *f);
 /*
  * Resets every statistic: counts start at 0, min/max/percentiles reflect
  * only events recorded afterwards, and the reset epoch goes up by one.  An
- * event recorded concurrently lands on exactly one side of the reset.
+ * event recorded concurrently lands on exactly one side of the reset in the
+ * count and the histogram (the count is the sum of the buckets); its
+ * duration in total_ns may land on the other side (at most one event per
+ * thread recording at that instant), and it may be missing from min/max.
+ * Likewise a snapshot taken while threads record may see, per thread, one
+ * event's duration in total_ns whose bucket it does not see yet.
  * Returns 0.
  */
 PT_API int pt_reset(void);

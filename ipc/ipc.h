@@ -192,6 +192,10 @@ int	pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 /* Deep copy of a snapshot; NULL when out of memory. */
 pt_snapshot *pt__snapshot_copy(const pt_snapshot *s);
 
+/* Test hook: non-zero makes the encoder use only the list form of bucket
+ * changes (to measure what the packed form saves).  0 by default. */
+extern int pt__wire_force_list;
+
 /* ------------------------------------------------------------------------ */
 /* sockpath.c: where sockets live, and whether that place is safe            */
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,1337 @@
+/*
+ * wire.c - the messages of the perftop protocol and the snapshot codec.
+ *
+ * Small messages (payloads; varints unless said otherwise):
+ *
+ *   HELLO     u32le magic (PT__PROTO_MAGIC), version
+ *   WELCOME   version, zigzag pid, str process, start_real_ns, uptime_ns
+ *   ERROR     zigzag code (< 0), str message (at most ERRMSG_WIRE_MAX bytes)
+ *   SUBSCRIBE, RESET_OK and other one-number messages: one varint
+ *   SNAPSHOT_REQ, RESET, BYE: empty
+ *
+ * A SNAPSHOT payload is decoded against the receiver's state of the
+ * connection (the names it knows and the last snapshot) and carries only
+ * what changed since the previous SNAPSHOT of the connection:
+ *
+ *   seq			previous seq + 1 (the first is 1)
+ *   flags			bit 0 FULL; no other bit may be set
+ *   epoch, time_ns, uptime_ns, since_reset_ns
+ *   f64 tick_ns		finite and > 0
+ *   rss, peak_rss, heap	bytes
+ *   n, n x str			new operation names, ids known + 1 ..
+ *   n, n x str			new counter names, likewise
+ *   n_ops, n_ops x op		the operations that changed, ascending id
+ *   n_ctr, n_ctr x counter	the counters that changed, ascending id
+ *
+ *   op      = id gap (>= 1; the first from 0), count delta,
+ *             zigzag (total_ns delta - guess; see guess_ns() below),
+ *             zigzag deltas of min_ns and max_ns (all modulo 2^64),
+ *             bucket header, bucket changes; with events, the resulting
+ *             min_ns must not exceed max_ns
+ *   counter = id gap (>= 1; the first from 0), zigzag value delta (mod 2^64)
+ *
+ * Deltas are against the receiver's previous snapshot, or against all
+ * zeroes with FULL; operations and counters not listed keep their values
+ * (or are zero with FULL).  Ids never exceed the names known after this
+ * snapshot's names.  A FULL snapshot is sent first, after a reset (epoch
+ * change) and whenever a count went down; a delta must carry the epoch of
+ * the receiver's previous snapshot.
+ *
+ * The bucket changes of an operation come in one of two forms, chosen by
+ * the sender per operation, whichever is shorter; bit 0 of the bucket
+ * header says which:
+ *
+ *   list (bit 0 = 0): header = n << 1, then n x (index gap, zigzag delta):
+ *       the index before the first is -1, gaps are >= 1 (indexes strictly
+ *       ascend and stay below PT_HIST_BUCKETS), deltas are non-zero and no
+ *       bucket may end up negative.
+ *
+ *   packed (bit 0 = 1): the new events as a sorted list of bucket indexes,
+ *       for the common case of many small increments.  Header =
+ *       k << 2 | 3 when the number of events E equals the op's count
+ *       delta, else (E << 4 | k) << 2 | 1 (E >= 1); k is 0 .. 10.  Then the
+ *       first event's bucket index as a zigzag difference from the op's
+ *       first non-empty bucket before (0 if none), and a bit stream (least
+ *       significant bit of each byte first) of the E - 1 gaps from each
+ *       event's bucket to the next one's (0 for the same bucket), each
+ *       Rice-coded: gap >> k in unary (that many 1 bits, then a 0), then
+ *       the low k bits of the gap, least significant first.  The stream
+ *       ends at a byte boundary; its padding bits must be 0.
+ *
+ * A list change costs at least two bytes; a packed event one to three bits
+ * in a dense histogram, which is what keeps a typical delta small: ~100 new
+ * events of a log-normal latency land in 50 to 80 buckets.
+ *
+ * The decoder checks everything and never trusts a count: element counts
+ * are capped by the bytes left (each element needs at least one byte, or one
+ * bit in a packed stream) before anything is allocated, and a snapshot is
+ * decoded into a new structure that replaces the receiver's state only once
+ * the whole payload was accepted.
+ */
+#include "ipc.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SNAP_FULL		0x01u	/* flags: deltas are against zero */
+#define ERRMSG_WIRE_MAX		1024	/* longest error message accepted */
+#define ERRMSG_SEND_MAX		255	/* longest error message sent */
+#define PACK_K_MAX		10	/* gaps are < PT_HIST_BUCKETS < 2^11 */
+#define PACK_EVENTS_MAX		(1u << 20) /* sender's cap of packed events */
+
+/* The fewest bytes a changed op and a changed counter take on the wire. */
+#define OP_MIN_BYTES		6
+#define CTR_MIN_BYTES		2
+/* A name: a length of at least 1 and at least one byte. */
+#define NAME_MIN_BYTES		2
+
+int pt__wire_force_list;
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static size_t
+varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static size_t
+dec_left(const struct pt__dec *d)
+{
+	return d->err != 0 ? 0 : (size_t)(d->end - d->p);
+}
+
+static void
+enc_raw(struct pt__enc *e, const void *p, size_t n)
+{
+	int rc;
+
+	if (e->err == 0 && (rc = pt__buf_append(e->b, p, n)) != 0)
+		e->err = rc;
+}
+
+/*
+ * Makes text safe to show on a terminal, in place: every byte that is not
+ * part of a valid UTF-8 sequence, every control character (C0, DEL and C1)
+ * becomes '?'.  The length never changes.
+ */
+static void
+sanitize_text(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t more, i;
+	uint32_t cp, min;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				*p = '?';
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf) {
+			more = 1; cp = *p & 0x1f; min = 0x80;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			more = 2; cp = *p & 0x0f; min = 0x800;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			more = 3; cp = *p & 0x07; min = 0x10000;
+		} else {
+			*p++ = '?';
+			continue;
+		}
+		for (i = 1; i <= more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (i <= more || cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp <= 0x9f)) {
+			*p++ = '?';	/* re-examine the next byte alone */
+			continue;
+		}
+		p += more + 1;
+	}
+}
+
+/* Copies at most max bytes of s to buf (max + 1 bytes), not splitting a
+ * UTF-8 sequence. */
+static void
+copy_utf8_prefix(char *buf, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small messages                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void
+enc_init(struct pt__enc *e, struct pt__buf *out)
+{
+	e->b = out;
+	e->err = 0;
+}
+
+int
+pt__msg_hello(struct pt__buf *out)
+{
+	struct pt__enc e;
+	size_t start;
+
+	enc_init(&e, out);
+	start = pt__frame_begin(&e, PT__MSG_HELLO);
+	pt__put_u32le(&e, PT__PROTO_MAGIC);
+	pt__put_u64(&e, PT__PROTO_VERSION);
+	return pt__frame_end(&e, start);
+}
+
+int
+pt__msg_welcome(struct pt__buf *out, const struct pt__welcome *w)
+{
+	char process[sizeof w->process];
+	struct pt__enc e;
+	size_t start;
+
+	if (w == NULL)
+		return PT_EINVAL;
+	copy_utf8_prefix(process, w->process, sizeof process - 1);
+	enc_init(&e, out);
+	start = pt__frame_begin(&e, PT__MSG_WELCOME);
+	pt__put_u64(&e, w->version);
+	pt__put_i64(&e, w->pid);
+	pt__put_str(&e, process);
+	pt__put_u64(&e, w->start_real_ns);
+	pt__put_u64(&e, w->uptime_ns);
+	return pt__frame_end(&e, start);
+}
+
+int
+pt__msg_error(struct pt__buf *out, int code, const char *msg)
+{
+	char text[ERRMSG_SEND_MAX + 1];
+	struct pt__enc e;
+	size_t start;
+
+	if (code >= 0)
+		return PT_EINVAL;
+	copy_utf8_prefix(text, msg != NULL ? msg : "", ERRMSG_SEND_MAX);
+	enc_init(&e, out);
+	start = pt__frame_begin(&e, PT__MSG_ERROR);
+	pt__put_i64(&e, code);
+	pt__put_str(&e, text);
+	return pt__frame_end(&e, start);
+}
+
+int
+pt__msg_u64(struct pt__buf *out, uint16_t type, uint64_t v)
+{
+	struct pt__enc e;
+	size_t start;
+
+	enc_init(&e, out);
+	start = pt__frame_begin(&e, type);
+	pt__put_u64(&e, v);
+	return pt__frame_end(&e, start);
+}
+
+int
+pt__msg_empty(struct pt__buf *out, uint16_t type)
+{
+	struct pt__enc e;
+	size_t start;
+
+	enc_init(&e, out);
+	start = pt__frame_begin(&e, type);
+	return pt__frame_end(&e, start);
+}
+
+static void
+dec_init(struct pt__dec *d, const uint8_t *p, size_t n)
+{
+	static const uint8_t none;
+
+	d->p = p != NULL ? p : &none;
+	d->end = d->p + (p != NULL ? n : 0);
+	d->err = 0;
+}
+
+int
+pt__parse_hello(const uint8_t *p, size_t n, uint32_t *version)
+{
+	struct pt__dec d;
+	uint32_t magic, v;
+
+	dec_init(&d, p, n);
+	magic = pt__get_u32le(&d);
+	if (d.err != 0 || magic != PT__PROTO_MAGIC)
+		return PT_EPROTO;
+	v = (uint32_t)pt__get_u64max(&d, UINT32_MAX);
+	if (d.err != 0)
+		return PT_EPROTO;
+	if (version != NULL)
+		*version = v;
+	/* Another version may well say more: the version decides first. */
+	if (v != PT__PROTO_VERSION)
+		return PT_EVERSION;
+	return pt__dec_finish(&d);
+}
+
+int
+pt__parse_welcome(const uint8_t *p, size_t n, struct pt__welcome *w)
+{
+	struct pt__welcome tmp;
+	struct pt__dec d;
+	int64_t pid;
+
+	memset(&tmp, 0, sizeof tmp);
+	dec_init(&d, p, n);
+	tmp.version = (uint32_t)pt__get_u64max(&d, UINT32_MAX);
+	if (d.err != 0)
+		return PT_EPROTO;
+	if (tmp.version != PT__PROTO_VERSION) {
+		if (w != NULL)
+			w->version = tmp.version;
+		return PT_EVERSION;
+	}
+	pid = pt__get_i64(&d);
+	pt__get_str(&d, tmp.process, sizeof tmp.process - 1);
+	tmp.start_real_ns = pt__get_u64(&d);
+	tmp.uptime_ns = pt__get_u64(&d);
+	if (pt__dec_finish(&d) != 0 || pid <= 0 || pid > INT32_MAX)
+		return PT_EPROTO;
+	tmp.pid = (int32_t)pid;
+	sanitize_text(tmp.process);
+	if (w != NULL)
+		*w = tmp;
+	return 0;
+}
+
+int
+pt__parse_error(const uint8_t *p, size_t n, int *code, char *msg,
+    size_t msglen)
+{
+	char text[ERRMSG_WIRE_MAX + 1];
+	struct pt__dec d;
+	int64_t c;
+
+	dec_init(&d, p, n);
+	c = pt__get_i64(&d);
+	pt__get_str(&d, text, ERRMSG_WIRE_MAX);
+	if (pt__dec_finish(&d) != 0 || c >= 0 || c < INT_MIN)
+		return PT_EPROTO;
+	sanitize_text(text);
+	if (code != NULL)
+		*code = (int)c;
+	if (msg != NULL && msglen > 0)
+		copy_utf8_prefix(msg, text, msglen - 1);
+	return 0;
+}
+
+int
+pt__parse_u64(const uint8_t *p, size_t n, uint64_t *v)
+{
+	struct pt__dec d;
+	uint64_t x;
+
+	dec_init(&d, p, n);
+	x = pt__get_u64(&d);
+	if (pt__dec_finish(&d) != 0)
+		return PT_EPROTO;
+	if (v != NULL)
+		*v = x;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshot copies and connection state                                      */
+/* ------------------------------------------------------------------------ */
+
+static void
+header_copy(pt_snapshot *dst, const pt_snapshot *src)
+{
+	dst->pid = src->pid;
+	memcpy(dst->process, src->process, sizeof dst->process);
+	dst->time_ns = src->time_ns;
+	dst->uptime_ns = src->uptime_ns;
+	dst->since_reset_ns = src->since_reset_ns;
+	dst->reset_epoch = src->reset_epoch;
+	dst->tick_ns = src->tick_ns;
+	dst->memory = src->memory;
+}
+
+static pt_bucket *
+buckets_dup(const pt_bucket *b, size_t n)
+{
+	pt_bucket *c;
+
+	if (n == 0 || b == NULL)
+		return NULL;
+	if ((c = reallocarray(NULL, n, sizeof *c)) != NULL)
+		memcpy(c, b, n * sizeof *c);
+	return c;
+}
+
+pt_snapshot *
+pt__snapshot_copy(const pt_snapshot *s)
+{
+	pt_snapshot *c;
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	if ((c = pt__snapshot_alloc(s->n_ops, s->n_counters)) == NULL)
+		return NULL;
+	header_copy(c, s);
+	c->n_ops = s->n_ops;
+	for (i = 0; i < s->n_ops; i++) {
+		const pt_op_stats *o = &s->ops[i];
+		pt_op_stats *d = &c->ops[i];
+
+		*d = *o;
+		d->name = NULL;
+		d->buckets = NULL;
+		d->n_buckets = o->buckets != NULL ? o->n_buckets : 0;
+		if ((d->name = strdup(o->name != NULL ? o->name : "")) == NULL)
+			goto fail;
+		if (d->n_buckets > 0 &&
+		    (d->buckets = buckets_dup(o->buckets, d->n_buckets)) == NULL)
+			goto fail;
+	}
+	c->n_counters = s->n_counters;
+	for (i = 0; i < s->n_counters; i++) {
+		c->counters[i] = s->counters[i];
+		c->counters[i].name = strdup(s->counters[i].name != NULL ?
+		    s->counters[i].name : "");
+		if (c->counters[i].name == NULL)
+			goto fail;
+	}
+	return c;
+fail:
+	pt_snapshot_free(c);
+	return NULL;
+}
+
+void
+pt__wire_tx_init(struct pt__wire_tx *tx)
+{
+	memset(tx, 0, sizeof *tx);
+}
+
+void
+pt__wire_tx_done(struct pt__wire_tx *tx)
+{
+	pt_snapshot_free(tx->prev);
+	pt__wire_tx_init(tx);
+}
+
+void
+pt__wire_rx_init(struct pt__wire_rx *rx)
+{
+	memset(rx, 0, sizeof *rx);
+}
+
+void
+pt__wire_rx_done(struct pt__wire_rx *rx)
+{
+	uint32_t i;
+
+	for (i = 0; i < rx->n_op_names; i++)
+		free(rx->op_names[i]);
+	for (i = 0; i < rx->n_ctr_names; i++)
+		free(rx->ctr_names[i]);
+	free(rx->op_names);
+	free(rx->ctr_names);
+	pt_snapshot_free(rx->cur);
+	pt__wire_rx_init(rx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bit streams of the packed bucket form                                     */
+/* ------------------------------------------------------------------------ */
+
+struct bitw {
+	struct pt__enc	*e;
+	uint8_t		 cur;
+	unsigned	 n;	/* bits in cur */
+};
+
+static void
+bitw_put(struct bitw *w, unsigned bit)
+{
+	w->cur |= (uint8_t)((bit & 1u) << w->n);
+	if (++w->n == 8) {
+		enc_raw(w->e, &w->cur, 1);
+		w->cur = 0;
+		w->n = 0;
+	}
+}
+
+static void
+bitw_rice(struct bitw *w, uint32_t v, unsigned k)
+{
+	uint32_t q;
+	unsigned i;
+
+	for (q = v >> k; q > 0; q--)
+		bitw_put(w, 1);
+	bitw_put(w, 0);
+	for (i = 0; i < k; i++)
+		bitw_put(w, (v >> i) & 1u);
+}
+
+static void
+bitw_flush(struct bitw *w)
+{
+	if (w->n > 0)
+		enc_raw(w->e, &w->cur, 1);
+	w->cur = 0;
+	w->n = 0;
+}
+
+struct bitr {
+	struct pt__dec	*d;
+	size_t		 bit;	/* bits used from d->p */
+	size_t		 nbits;	/* bits available */
+};
+
+static void
+bitr_init(struct bitr *r, struct pt__dec *d)
+{
+	size_t left = dec_left(d);
+
+	r->d = d;
+	r->bit = 0;
+	r->nbits = left > SIZE_MAX / 8 ? SIZE_MAX : left * 8;
+}
+
+static unsigned
+bitr_get(struct bitr *r)
+{
+	unsigned v;
+
+	if (r->d->err != 0)
+		return 0;
+	if (r->bit >= r->nbits) {
+		r->d->err = PT_EPROTO;
+		return 0;
+	}
+	v = (r->d->p[r->bit / 8] >> (r->bit % 8)) & 1u;
+	r->bit++;
+	return v;
+}
+
+/* Reads a Rice-coded value that must be <= max. */
+static uint32_t
+bitr_rice(struct bitr *r, unsigned k, uint32_t max)
+{
+	uint32_t q = 0, v = 0;
+	unsigned i;
+
+	while (bitr_get(r) != 0) {
+		if (++q > (max >> k)) {
+			r->d->err = PT_EPROTO;
+			return 0;
+		}
+	}
+	for (i = 0; i < k; i++)
+		v |= (uint32_t)bitr_get(r) << i;
+	v |= q << k;
+	if (r->d->err == 0 && v > max)
+		r->d->err = PT_EPROTO;
+	return r->d->err == 0 ? v : 0;
+}
+
+/* Consumes the stream's bytes; the padding bits must be 0. */
+static void
+bitr_finish(struct bitr *r)
+{
+	size_t nbytes = (r->bit + 7) / 8;
+
+	if (r->d->err != 0)
+		return;
+	if (r->bit % 8 != 0 && (r->d->p[nbytes - 1] >> (r->bit % 8)) != 0) {
+		r->d->err = PT_EPROTO;
+		return;
+	}
+	r->d->p += nbytes;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The total guessed from the bucket changes                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An op's total_ns delta is sent as its difference from a guess both ends
+ * make from the bucket changes alone: the sum of each changed bucket's
+ * middle times its delta, in nanoseconds.  The guess is within the
+ * histogram's resolution, so the difference is small.  It is computed in
+ * integers only (tick_ns in 2^-20 steps), so both ends agree to the bit;
+ * anything that would overflow makes the guess 0.
+ */
+struct guess {
+	int64_t	sum2;	/* sum of delta x (lo + hi) in ticks */
+	int	bad;
+};
+
+static void
+guess_add(struct guess *g, uint32_t idx, int64_t delta)
+{
+	uint64_t lo, hi;
+	int64_t mid2, term;
+
+	pt__hist_bounds(idx, &lo, &hi);
+	mid2 = (int64_t)(hi == UINT64_MAX ? 2 * lo : lo + hi);	/* < 2^37 */
+	if (__builtin_mul_overflow(delta, mid2, &term) ||
+	    __builtin_add_overflow(g->sum2, term, &g->sum2))
+		g->bad = 1;
+}
+
+static uint64_t
+guess_ns(const struct guess *g, double tick_ns)
+{
+	int64_t t, ns;
+
+	if (g->bad || !(tick_ns > 0) || !(tick_ns < 1048576.0))
+		return 0;
+	t = (int64_t)(tick_ns * 1048576.0);	/* exact scaling, truncated */
+	if (__builtin_mul_overflow(g->sum2, t, &ns))
+		return 0;
+	return (uint64_t)(ns / 2097152);	/* / 2 / 2^20 */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshot encoder                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* One changed bucket: the difference is neg ? -mag : mag (mag > 0). */
+struct bchange {
+	uint32_t	idx;
+	int		neg;
+	uint64_t	mag;
+};
+
+/* Checks what the encoder relies on; 0 or PT_EINVAL. */
+static int
+snapshot_check(const struct pt__wire_tx *tx, const pt_snapshot *s)
+{
+	size_t i, j;
+
+	if (s->n_ops > PT_SITES_MAX || s->n_counters > PT_SITES_MAX ||
+	    s->n_ops < tx->op_names || s->n_counters < tx->ctr_names ||
+	    (s->n_ops > 0 && s->ops == NULL) ||
+	    (s->n_counters > 0 && s->counters == NULL) ||
+	    !isfinite(s->tick_ns) || !(s->tick_ns > 0))
+		return PT_EINVAL;
+	for (i = 0; i < s->n_ops; i++) {
+		const pt_op_stats *o = &s->ops[i];
+
+		if (o->id != i + 1 || o->name == NULL ||
+		    (o->n_buckets > 0 && o->buckets == NULL))
+			return PT_EINVAL;
+		if (i >= tx->op_names && pt__name_check(o->name) != 0)
+			return PT_EINVAL;
+		for (j = 0; j < o->n_buckets; j++) {
+			if (o->buckets[j].index >= PT_HIST_BUCKETS ||
+			    (j > 0 && o->buckets[j].index <=
+			    o->buckets[j - 1].index))
+				return PT_EINVAL;
+		}
+	}
+	for (i = 0; i < s->n_counters; i++) {
+		const pt_counter_stats *c = &s->counters[i];
+
+		if (c->id != i + 1 || c->name == NULL)
+			return PT_EINVAL;
+		if (i >= tx->ctr_names && pt__name_check(c->name) != 0)
+			return PT_EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Lists the buckets of o that differ from those of base (NULL: all zero)
+ * into ch (room for PT_HIST_BUCKETS); returns how many.
+ */
+static size_t
+bucket_changes(const pt_op_stats *o, const pt_op_stats *base,
+    struct bchange *ch)
+{
+	size_t i = 0, j = 0, n = 0, nb = base != NULL ? base->n_buckets : 0;
+	uint32_t idx;
+	uint64_t a, b;
+
+	while (i < o->n_buckets || j < nb) {
+		if (j >= nb || (i < o->n_buckets &&
+		    o->buckets[i].index < base->buckets[j].index)) {
+			idx = o->buckets[i].index;
+			a = o->buckets[i++].count;
+			b = 0;
+		} else if (i >= o->n_buckets ||
+		    base->buckets[j].index < o->buckets[i].index) {
+			idx = base->buckets[j].index;
+			a = 0;
+			b = base->buckets[j++].count;
+		} else {
+			idx = o->buckets[i].index;
+			a = o->buckets[i++].count;
+			b = base->buckets[j++].count;
+		}
+		if (a == b)
+			continue;
+		ch[n].idx = idx;
+		ch[n].neg = a < b;
+		ch[n].mag = a < b ? b - a : a - b;
+		n++;
+	}
+	return n;
+}
+
+/* Bits of the packed stream with parameter k. */
+static uint64_t
+packed_bits(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
+{
+	uint64_t bits = (events - n) * (1 + k);	/* zero gaps in a bucket */
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		bits += ((ch[i].idx - ch[i - 1].idx) >> k) + 1 + k;
+	return bits;
+}
+
+/*
+ * Writes the bucket header and changes of one op in the shorter form.
+ * dcount is the op's count delta (for the packed header's short form).
+ * Returns 0 or PT_ERANGE when neither form can carry the changes.
+ */
+static int
+put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
+    uint64_t dcount, uint32_t base_first)
+{
+	size_t list = varint_len((uint64_t)n << 1), packed = SIZE_MAX, i;
+	uint64_t events = 0, bits, best_bits = UINT64_MAX, hdr = 0;
+	int list_ok = 1, pack_ok = n > 0 && !pt__wire_force_list;
+	unsigned k, best_k = 0;
+	struct bitw w;
+
+	for (i = 0; i < n; i++) {
+		if (ch[i].mag > (ch[i].neg ? (uint64_t)INT64_MAX + 1 :
+		    (uint64_t)INT64_MAX))
+			list_ok = 0;
+		else
+			list += varint_len(ch[i].idx - (i > 0 ?
+			    ch[i - 1].idx : (uint32_t)-1)) +
+			    varint_len(zigzag(ch[i].neg ?
+			    (int64_t)(0 - ch[i].mag) : (int64_t)ch[i].mag));
+		if (ch[i].neg || ch[i].mag > PACK_EVENTS_MAX - events)
+			pack_ok = 0;
+		else
+			events += ch[i].mag;
+	}
+	if (pack_ok) {
+		for (k = 0; k <= PACK_K_MAX; k++) {
+			bits = packed_bits(ch, n, events, k);
+			if (bits < best_bits) {
+				best_bits = bits;
+				best_k = k;
+			}
+		}
+		hdr = events == dcount ? (uint64_t)best_k << 2 | 3 :
+		    (events << 4 | best_k) << 2 | 1;
+		packed = varint_len(hdr) + varint_len(zigzag((int64_t)ch[0].idx -
+		    (int64_t)base_first)) + (size_t)((best_bits + 7) / 8);
+	}
+	if (!list_ok && !pack_ok)
+		return PT_ERANGE;
+	if (list_ok && (!pack_ok || list <= packed)) {
+		pt__put_u64(e, (uint64_t)n << 1);
+		for (i = 0; i < n; i++) {
+			pt__put_u64(e, ch[i].idx -
+			    (i > 0 ? ch[i - 1].idx : (uint32_t)-1));
+			pt__put_i64(e, ch[i].neg ? (int64_t)(0 - ch[i].mag) :
+			    (int64_t)ch[i].mag);
+		}
+		return 0;
+	}
+	pt__put_u64(e, hdr);
+	pt__put_i64(e, (int64_t)ch[0].idx - (int64_t)base_first);
+	memset(&w, 0, sizeof w);
+	w.e = e;
+	for (i = 0; i < n; i++) {
+		uint64_t m;
+
+		/* The gap leads to a bucket's first event (the very first
+		 * is implied), zero gaps to its other events. */
+		if (i > 0)
+			bitw_rice(&w, ch[i].idx - ch[i - 1].idx, best_k);
+		for (m = ch[i].mag - 1; m > 0; m--)
+			bitw_rice(&w, 0, best_k);
+	}
+	bitw_flush(&w);
+	return 0;
+}
+
+/* The index of the first non-empty bucket of o (NULL or none: 0). */
+static uint32_t
+first_bucket(const pt_op_stats *o)
+{
+	size_t i;
+
+	for (i = 0; o != NULL && i < o->n_buckets; i++)
+		if (o->buckets[i].count != 0)
+			return o->buckets[i].index;
+	return 0;
+}
+
+/* Tells whether the sender must start over from zero (FULL). */
+static int
+need_full(const struct pt__wire_tx *tx, const pt_snapshot *s)
+{
+	const pt_snapshot *p = tx->prev;
+	size_t i;
+
+	if (p == NULL || p->reset_epoch != s->reset_epoch)
+		return 1;
+	for (i = 0; i < s->n_ops && i < p->n_ops; i++)
+		if (s->ops[i].count < p->ops[i].count)
+			return 1;	/* a count delta cannot be negative */
+	return 0;
+}
+
+static int
+op_changed(const pt_op_stats *o, const pt_op_stats *b, size_t nch)
+{
+	if (nch > 0)
+		return 1;
+	if (b == NULL)
+		return o->count != 0 || o->total_ns != 0 || o->min_ns != 0 ||
+		    o->max_ns != 0;
+	return o->count != b->count || o->total_ns != b->total_ns ||
+	    o->min_ns != b->min_ns || o->max_ns != b->max_ns;
+}
+
+int
+pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
+    struct pt__buf *out)
+{
+	struct bchange *ch = NULL;
+	pt_snapshot *copy = NULL;
+	struct pt__enc e;
+	size_t start, i, j, nch, nchanged;
+	struct guess g;
+	uint32_t prev_id;
+	int full, rc;
+
+	if (tx == NULL || s == NULL || out == NULL)
+		return PT_EINVAL;
+	if ((rc = snapshot_check(tx, s)) != 0)
+		return rc;
+	full = need_full(tx, s);
+	if ((copy = pt__snapshot_copy(s)) == NULL)
+		return PT_ENOMEM;
+	if ((ch = reallocarray(NULL, PT_HIST_BUCKETS, sizeof *ch)) == NULL) {
+		pt_snapshot_free(copy);
+		return PT_ENOMEM;
+	}
+
+	enc_init(&e, out);
+	start = pt__frame_begin(&e, PT__MSG_SNAPSHOT);
+	pt__put_u64(&e, tx->seq + 1);
+	pt__put_u64(&e, full ? SNAP_FULL : 0);
+	pt__put_u64(&e, s->reset_epoch);
+	pt__put_u64(&e, s->time_ns);
+	pt__put_u64(&e, s->uptime_ns);
+	pt__put_u64(&e, s->since_reset_ns);
+	pt__put_f64(&e, s->tick_ns);
+	pt__put_u64(&e, s->memory.rss_bytes);
+	pt__put_u64(&e, s->memory.peak_rss_bytes);
+	pt__put_u64(&e, s->memory.heap_bytes);
+
+	pt__put_u64(&e, s->n_ops - tx->op_names);
+	for (i = tx->op_names; i < s->n_ops; i++)
+		pt__put_str(&e, s->ops[i].name);
+	pt__put_u64(&e, s->n_counters - tx->ctr_names);
+	for (i = tx->ctr_names; i < s->n_counters; i++)
+		pt__put_str(&e, s->counters[i].name);
+
+	/* Operations: count them first, then write them. */
+	nchanged = 0;
+	for (i = 0; i < s->n_ops; i++) {
+		const pt_op_stats *b = !full && i < tx->prev->n_ops ?
+		    &tx->prev->ops[i] : NULL;
+
+		nch = bucket_changes(&s->ops[i], b, ch);
+		nchanged += op_changed(&s->ops[i], b, nch);
+	}
+	pt__put_u64(&e, nchanged);
+	prev_id = 0;
+	for (i = 0; i < s->n_ops && e.err == 0; i++) {
+		const pt_op_stats *o = &s->ops[i];
+		const pt_op_stats *b = !full && i < tx->prev->n_ops ?
+		    &tx->prev->ops[i] : NULL;
+		uint64_t dcount;
+
+		nch = bucket_changes(o, b, ch);
+		if (!op_changed(o, b, nch))
+			continue;
+		dcount = o->count - (b != NULL ? b->count : 0);
+		memset(&g, 0, sizeof g);
+		for (j = 0; j < nch; j++)
+			guess_add(&g, ch[j].idx, ch[j].neg ?
+			    (int64_t)(0 - ch[j].mag) : (int64_t)ch[j].mag);
+		pt__put_u64(&e, o->id - prev_id);
+		pt__put_u64(&e, dcount);
+		pt__put_i64(&e, (int64_t)(o->total_ns -
+		    (b != NULL ? b->total_ns : 0) - guess_ns(&g, s->tick_ns)));
+		pt__put_i64(&e, (int64_t)(o->min_ns -
+		    (b != NULL ? b->min_ns : 0)));
+		pt__put_i64(&e, (int64_t)(o->max_ns -
+		    (b != NULL ? b->max_ns : 0)));
+		rc = put_buckets(&e, ch, nch, dcount, first_bucket(b));
+		if (rc != 0 && e.err == 0)
+			e.err = rc;
+		prev_id = o->id;
+	}
+
+	/* Counters. */
+	nchanged = 0;
+	for (i = 0; i < s->n_counters; i++) {
+		int64_t base = !full && i < tx->prev->n_counters ?
+		    tx->prev->counters[i].value : 0;
+
+		nchanged += s->counters[i].value != base;
+	}
+	pt__put_u64(&e, nchanged);
+	prev_id = 0;
+	for (i = 0; i < s->n_counters; i++) {
+		const pt_counter_stats *c = &s->counters[i];
+		int64_t base = !full && i < tx->prev->n_counters ?
+		    tx->prev->counters[i].value : 0;
+
+		if (c->value == base)
+			continue;
+		pt__put_u64(&e, c->id - prev_id);
+		pt__put_i64(&e, (int64_t)((uint64_t)c->value - (uint64_t)base));
+		prev_id = c->id;
+	}
+	rc = pt__frame_end(&e, start);
+	free(ch);
+	if (rc != 0) {
+		pt_snapshot_free(copy);
+		return rc;
+	}
+	pt_snapshot_free(tx->prev);
+	tx->prev = copy;
+	tx->seq++;
+	tx->op_names = (uint32_t)s->n_ops;
+	tx->ctr_names = (uint32_t)s->n_counters;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshot decoder                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A decoded bucket change: signed difference, never 0. */
+struct dchange {
+	uint32_t	idx;
+	int64_t		delta;
+};
+
+/*
+ * Decodes n new names after the have known ones into (*names)[have ..],
+ * growing the array (which does not change the receiver's state: its count
+ * stays the same until the commit).  On failure the new names are freed.
+ */
+static int
+names_decode(struct pt__dec *d, char ***names, uint32_t have, uint32_t *added)
+{
+	char buf[PT_NAME_MAX + 1], **grown;
+	uint64_t n, i;
+
+	*added = 0;
+	n = pt__get_u64(d);
+	if (d->err != 0 || n > dec_left(d) / NAME_MIN_BYTES ||
+	    n > PT_SITES_MAX - have)
+		return PT_EPROTO;
+	if (n == 0)
+		return 0;
+	if ((grown = reallocarray(*names, have + n, sizeof *grown)) == NULL)
+		return PT_ENOMEM;
+	*names = grown;
+	for (i = 0; i < n; i++) {
+		pt__get_str(d, buf, PT_NAME_MAX);
+		if (d->err != 0 || pt__name_check(buf) != 0)
+			goto fail;
+		if ((grown[have + i] = strdup(buf)) == NULL) {
+			while (i > 0)
+				free(grown[have + --i]);
+			return PT_ENOMEM;
+		}
+	}
+	*added = (uint32_t)n;
+	return 0;
+fail:
+	while (i > 0)
+		free(grown[have + --i]);
+	return PT_EPROTO;
+}
+
+static void
+names_drop(char **names, uint32_t have, uint32_t added)
+{
+	uint32_t i;
+
+	for (i = 0; i < added; i++) {
+		free(names[have + i]);
+		names[have + i] = NULL;
+	}
+}
+
+/* Fills op id from base (NULL: zero), naming it. */
+static int
+op_from_base(pt_op_stats *op, uint32_t id, const char *name,
+    const pt_op_stats *base)
+{
+	op->id = id;
+	if ((op->name = strdup(name)) == NULL)
+		return PT_ENOMEM;
+	if (base == NULL)
+		return 0;
+	op->count = base->count;
+	op->total_ns = base->total_ns;
+	op->min_ns = base->min_ns;
+	op->max_ns = base->max_ns;
+	if (base->n_buckets > 0) {
+		if ((op->buckets = buckets_dup(base->buckets,
+		    base->n_buckets)) == NULL)
+			return PT_ENOMEM;
+		op->n_buckets = base->n_buckets;
+	}
+	return 0;
+}
+
+/* Reads the bucket changes of one op into ch; returns how many or < 0. */
+static int
+buckets_decode(struct pt__dec *d, uint64_t dcount, uint32_t base_first,
+    struct dchange *ch)
+{
+	uint64_t hdr, n, i, events, idx, gap;
+	struct bitr r;
+	unsigned k;
+	int64_t delta, prev, first;
+
+	hdr = pt__get_u64(d);
+	if (d->err != 0)
+		return PT_EPROTO;
+	if ((hdr & 1) == 0) {
+		n = hdr >> 1;
+		if (n > PT_HIST_BUCKETS || n > dec_left(d) / 2)
+			return PT_EPROTO;
+		prev = -1;
+		for (i = 0; i < n; i++) {
+			gap = pt__get_u64max(d, PT_HIST_BUCKETS);
+			delta = pt__get_i64(d);
+			if (d->err != 0 || gap == 0 || delta == 0 ||
+			    prev + (int64_t)gap >= PT_HIST_BUCKETS)
+				return PT_EPROTO;
+			prev += (int64_t)gap;
+			ch[i].idx = (uint32_t)prev;
+			ch[i].delta = delta;
+		}
+		return (int)n;
+	}
+	if (hdr & 2) {
+		events = dcount;
+		k = (unsigned)(hdr >> 2);
+		if (hdr >> 2 > PACK_K_MAX)
+			return PT_EPROTO;
+	} else {
+		events = hdr >> 6;
+		k = (unsigned)((hdr >> 2) & 15);
+		if (k > PACK_K_MAX)
+			return PT_EPROTO;
+	}
+	/* The first index, relative to the first bucket before. */
+	first = pt__get_i64(d);
+	if (d->err != 0 || first < -(int64_t)base_first ||
+	    first >= (int64_t)(PT_HIST_BUCKETS - base_first))
+		return PT_EPROTO;
+	idx = (uint64_t)((int64_t)base_first + first);
+	/* Every event after the first takes at least one bit. */
+	if (events == 0 || events - 1 > (uint64_t)dec_left(d) * 8)
+		return PT_EPROTO;
+	bitr_init(&r, d);
+	n = 0;
+	ch[0].idx = (uint32_t)idx;
+	ch[0].delta = 1;
+	for (i = 1; i < events; i++) {
+		gap = bitr_rice(&r, k, PT_HIST_BUCKETS - 1);
+		if (d->err != 0)
+			return PT_EPROTO;
+		if (gap == 0) {
+			ch[n].delta++;
+			continue;
+		}
+		idx += gap;
+		if (idx >= PT_HIST_BUCKETS)
+			return PT_EPROTO;
+		n++;
+		ch[n].idx = (uint32_t)idx;
+		ch[n].delta = 1;
+	}
+	bitr_finish(&r);
+	if (d->err != 0)
+		return PT_EPROTO;
+	return (int)(n + 1);
+}
+
+/* op->buckets += ch (both ascending); drops emptied buckets. */
+static int
+buckets_apply(pt_op_stats *op, const struct dchange *ch, size_t n)
+{
+	size_t i = 0, j = 0, m = 0;
+	pt_bucket *nb;
+	uint64_t c;
+
+	if (n == 0)
+		return 0;
+	nb = reallocarray(NULL, op->n_buckets + n, sizeof *nb);
+	if (nb == NULL)
+		return PT_ENOMEM;
+	while (i < op->n_buckets || j < n) {
+		if (j >= n || (i < op->n_buckets &&
+		    op->buckets[i].index < ch[j].idx)) {
+			nb[m++] = op->buckets[i++];
+			continue;
+		}
+		c = 0;
+		if (i < op->n_buckets && op->buckets[i].index == ch[j].idx)
+			c = op->buckets[i++].count;
+		if (ch[j].delta < 0) {
+			if (c < (uint64_t)0 - (uint64_t)ch[j].delta)
+				goto bad;	/* would go negative */
+			c -= (uint64_t)0 - (uint64_t)ch[j].delta;
+		} else {
+			if (c > UINT64_MAX - (uint64_t)ch[j].delta)
+				goto bad;
+			c += (uint64_t)ch[j].delta;
+		}
+		if (c != 0) {
+			nb[m].index = ch[j].idx;
+			nb[m++].count = c;
+		}
+		j++;
+	}
+	free(op->buckets);
+	op->buckets = m > 0 ? nb : NULL;
+	op->n_buckets = m;
+	if (m == 0)
+		free(nb);
+	return 0;
+bad:
+	free(nb);
+	return PT_EPROTO;
+}
+
+int
+pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
+    size_t n, pt_snapshot **out)
+{
+	const pt_snapshot *cur;
+	struct dchange *ch = NULL;
+	pt_snapshot *s = NULL, *copy = NULL;
+	uint32_t new_ops = 0, new_ctrs = 0, n_ops, n_ctrs, id, next;
+	uint64_t seq, flags, nchanged, i, gap, dcount, dtotal;
+	struct pt__dec d;
+	struct guess g;
+	int full, rc = PT_EPROTO, nch, j;
+
+	if (out != NULL)
+		*out = NULL;
+	if (rx == NULL)
+		return PT_EINVAL;
+	dec_init(&d, p, n);
+
+	seq = pt__get_u64(&d);
+	flags = pt__get_u64(&d);
+	if (d.err != 0 || seq != rx->seq + 1 || (flags & ~(uint64_t)SNAP_FULL))
+		return PT_EPROTO;
+	full = (flags & SNAP_FULL) != 0;
+	cur = full ? NULL : rx->cur;
+	if (!full && cur == NULL)
+		return PT_EPROTO;	/* a delta needs something to add to */
+	if ((s = pt__snapshot_alloc(0, 0)) == NULL)
+		return PT_ENOMEM;
+	s->pid = rx->pid;
+	memcpy(s->process, rx->process, sizeof s->process);
+	s->process[sizeof s->process - 1] = '\0';
+	s->reset_epoch = pt__get_u64(&d);
+	s->time_ns = pt__get_u64(&d);
+	s->uptime_ns = pt__get_u64(&d);
+	s->since_reset_ns = pt__get_u64(&d);
+	s->tick_ns = pt__get_f64(&d);
+	s->memory.rss_bytes = pt__get_u64(&d);
+	s->memory.peak_rss_bytes = pt__get_u64(&d);
+	s->memory.heap_bytes = pt__get_u64(&d);
+	if (d.err != 0 || !isfinite(s->tick_ns) || !(s->tick_ns > 0) ||
+	    (!full && s->reset_epoch != cur->reset_epoch))
+		goto out;
+
+	/* Names. */
+	if ((rc = names_decode(&d, &rx->op_names, rx->n_op_names,
+	    &new_ops)) != 0)
+		goto out;
+	if ((rc = names_decode(&d, &rx->ctr_names, rx->n_ctr_names,
+	    &new_ctrs)) != 0)
+		goto out;
+	n_ops = rx->n_op_names + new_ops;
+	n_ctrs = rx->n_ctr_names + new_ctrs;
+
+	/* The complete new state, every known op and counter. */
+	free(s->ops);
+	free(s->counters);
+	s->ops = NULL;
+	s->counters = NULL;
+	if ((n_ops > 0 && (s->ops = calloc(n_ops, sizeof *s->ops)) == NULL) ||
+	    (n_ctrs > 0 &&
+	    (s->counters = calloc(n_ctrs, sizeof *s->counters)) == NULL) ||
+	    (ch = reallocarray(NULL, PT_HIST_BUCKETS, sizeof *ch)) == NULL) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	s->n_ops = n_ops;
+	s->n_counters = n_ctrs;
+
+	/* Operations. */
+	rc = PT_EPROTO;
+	nchanged = pt__get_u64(&d);
+	if (d.err != 0 || nchanged > n_ops ||
+	    nchanged > dec_left(&d) / OP_MIN_BYTES)
+		goto out;
+	id = 0;
+	next = 1;		/* the first op not filled in yet */
+	for (i = 0; i < nchanged; i++) {
+		pt_op_stats *op;
+
+		gap = pt__get_u64(&d);
+		if (d.err != 0 || gap == 0 || gap > n_ops - id)
+			goto out;
+		id += (uint32_t)gap;
+		for (; next <= id; next++) {
+			rc = op_from_base(&s->ops[next - 1], next,
+			    rx->op_names[next - 1], cur != NULL &&
+			    next <= cur->n_ops ? &cur->ops[next - 1] : NULL);
+			if (rc != 0)
+				goto out;
+		}
+		rc = PT_EPROTO;
+		op = &s->ops[id - 1];
+		dcount = pt__get_u64(&d);
+		if (d.err != 0 || op->count > UINT64_MAX - dcount)
+			goto out;
+		op->count += dcount;
+		dtotal = (uint64_t)pt__get_i64(&d);	/* mod 2^64 */
+		op->min_ns += (uint64_t)pt__get_i64(&d);	/* mod 2^64 */
+		op->max_ns += (uint64_t)pt__get_i64(&d);
+		if (d.err != 0 || (op->count > 0 && op->min_ns > op->max_ns))
+			goto out;
+		nch = buckets_decode(&d, dcount, op->n_buckets > 0 ?
+		    op->buckets[0].index : 0, ch);
+		if (nch < 0)
+			goto out;
+		if ((rc = buckets_apply(op, ch, (size_t)nch)) != 0)
+			goto out;
+		memset(&g, 0, sizeof g);
+		for (j = 0; j < nch; j++)
+			guess_add(&g, ch[j].idx, ch[j].delta);
+		op->total_ns += dtotal + guess_ns(&g, s->tick_ns);
+		rc = PT_EPROTO;
+	}
+	for (; next <= n_ops; next++) {
+		rc = op_from_base(&s->ops[next - 1], next,
+		    rx->op_names[next - 1], cur != NULL &&
+		    next <= cur->n_ops ? &cur->ops[next - 1] : NULL);
+		if (rc != 0)
+			goto out;
+	}
+
+	/* Counters. */
+	rc = PT_ENOMEM;
+	for (id = 1; id <= n_ctrs; id++) {
+		pt_counter_stats *c = &s->counters[id - 1];
+
+		c->id = id;
+		if ((c->name = strdup(rx->ctr_names[id - 1])) == NULL)
+			goto out;
+		if (cur != NULL && id <= cur->n_counters)
+			c->value = cur->counters[id - 1].value;
+	}
+	rc = PT_EPROTO;
+	nchanged = pt__get_u64(&d);
+	if (d.err != 0 || nchanged > n_ctrs ||
+	    nchanged > dec_left(&d) / CTR_MIN_BYTES)
+		goto out;
+	id = 0;
+	for (i = 0; i < nchanged; i++) {
+		pt_counter_stats *c;
+
+		gap = pt__get_u64(&d);
+		if (d.err != 0 || gap == 0 || gap > n_ctrs - id)
+			goto out;
+		id += (uint32_t)gap;
+		c = &s->counters[id - 1];
+		c->value = (int64_t)((uint64_t)c->value +
+		    (uint64_t)pt__get_i64(&d));		/* mod 2^64 */
+	}
+	if (pt__dec_finish(&d) != 0)
+		goto out;
+
+	for (i = 0; i < n_ops; i++)
+		pt_op_stats_finish(&s->ops[i], s->tick_ns);
+	if (out != NULL && (copy = pt__snapshot_copy(s)) == NULL) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+
+	/* Commit. */
+	rx->n_op_names = n_ops;
+	rx->n_ctr_names = n_ctrs;
+	rx->seq = seq;
+	pt_snapshot_free(rx->cur);
+	rx->cur = s;
+	if (out != NULL)
+		*out = copy;
+	free(ch);
+	return 0;
+out:
+	names_drop(rx->op_names, rx->n_op_names, new_ops);
+	names_drop(rx->ctr_names, rx->n_ctr_names, new_ctrs);
+	pt_snapshot_free(s);
+	free(ch);
+	return rc;
+}
