@@ -332,7 +332,9 @@ op_fill(pt_op_stats *op, const struct pt__op_acc *acc, double tick_ns,
 		op->buckets[op->n_buckets++].count = acc->hist[i];
 	}
 	op->count = acc->count;
-	op->total_ns = (uint64_t)((double)acc->total * tick_ns + 0.5);
+	/* No events, no time (an event torn by a reset leaves only its total). */
+	op->total_ns = acc->count == 0 ? 0 :
+	    (uint64_t)((double)acc->total * tick_ns + 0.5);
 	if (acc->count > 0 && acc->mm_epoch == ep + 1) {
 		op->min_ns = (uint64_t)((double)acc->min * tick_ns + 0.5);
 		op->max_ns = (uint64_t)((double)acc->max * tick_ns + 0.5);
