@@ -1026,6 +1026,12 @@ op_from_base(pt_op_stats *op, uint32_t id, const char *name,
 	op->total_ns = base->total_ns;
 	op->min_ns = base->min_ns;
 	op->max_ns = base->max_ns;
+	/* Derived figures too: an unchanged op need not be finished again. */
+	op->mean_ns = base->mean_ns;
+	op->p50_ns = base->p50_ns;
+	op->p90_ns = base->p90_ns;
+	op->p99_ns = base->p99_ns;
+	op->p999_ns = base->p999_ns;
 	if (base->n_buckets > 0) {
 		if ((op->buckets = buckets_dup(base->buckets,
 		    base->n_buckets)) == NULL)
@@ -1270,6 +1276,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		for (j = 0; j < nch; j++)
 			guess_add(&g, ch[j].idx, ch[j].delta);
 		op->total_ns += dtotal + guess_ns(&g, s->tick_ns);
+		op->mean_ns = -1;	/* changed: finished below */
 		rc = PT_EPROTO;
 	}
 	for (; next <= n_ops; next++) {
@@ -1311,8 +1318,11 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	if (pt__dec_finish(&d) != 0)
 		goto out;
 
+	/* Finish the changed ops (and all of them when the tick rate moved). */
 	for (i = 0; i < n_ops; i++)
-		pt_op_stats_finish(&s->ops[i], s->tick_ns);
+		if (s->ops[i].mean_ns < 0 || cur == NULL ||
+		    i >= cur->n_ops || cur->tick_ns != s->tick_ns)
+			pt_op_stats_finish(&s->ops[i], s->tick_ns);
 	if (out != NULL && (copy = pt__snapshot_copy(s)) == NULL) {
 		rc = PT_ENOMEM;
 		goto out;
