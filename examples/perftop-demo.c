@@ -10,7 +10,12 @@
  * the whole program uses about one CPU core.
  *
  * Run it, then watch it with `perftop`.  It prints nothing unless --summary
- * is given or something goes wrong.
+ * is given, a test option asks for figures, or something goes wrong.
+ *
+ * The options for the tests (--fork-count, --exec-child, --alarm-storm,
+ * --count-sigpipe, --signal-report, --daemonize, --no-replay) make it a
+ * host that forks, execs, daemonises and takes signals while perftop
+ * watches; tests/harden-*.sh and scripts/soak use them.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -28,8 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,12 +56,26 @@
 /* Options and shared state                                                  */
 /* ------------------------------------------------------------------------ */
 
+enum daemon_mode {
+	DAEMON_NO = 0,
+	DAEMON_SERVE,		/* the child calls pt_agent_start() */
+	DAEMON_SILENT,		/* the child does not serve */
+};
+
 struct options {
 	int		threads;	/* game worker threads */
 	long long	duration_s;	/* 0: until a signal */
 	bool		summary;
 	int		sites;		/* extra synthetic operations */
 	long long	fork_every_ms;	/* 0: never fork */
+	/* Test-oriented options (see usage()). */
+	long long	fork_count;	/* 0: no limit */
+	const char	*exec_child;	/* command of every 10th child */
+	int		alarm_hz;	/* 0: no SIGALRM storm */
+	bool		count_sigpipe;
+	bool		signal_report;
+	int		daemonize;	/* enum daemon_mode */
+	bool		no_replay;
 };
 
 static atomic_int g_stop;
@@ -70,6 +92,9 @@ static char	*g_syn_names;
 
 /* Keeps results alive so that the compiler cannot drop the work. */
 static volatile uint64_t g_sink;
+
+/* --no-replay: the replay buffer stays empty (a flat memory profile). */
+static bool g_no_replay;
 
 static void
 on_signal(int sig)
@@ -415,6 +440,8 @@ replay_maintain(struct trainer *t)
 	struct replay *rb = &t->replay;
 	uint64_t now = mono_ns();
 
+	if (g_no_replay)
+		return;
 	if (now - rb->last_append_ns < NS_PER_S)
 		return;
 	rb->last_append_ns = now;
@@ -649,7 +676,7 @@ search(struct game_worker *w, uint32_t opening, int move)
 	PT_SCOPE("game.search");
 	int ncand = 8 + (int)rng_below(&w->rng, 17);
 	int best = 0;
-	int32_t best_score = -1;
+	int64_t best_score = -1;	/* scores reach INT32_MAX + mobility */
 	int64_t hits = 0, misses = 0;
 
 	/* Move generation: a scan of the board. */
@@ -661,7 +688,7 @@ search(struct game_worker *w, uint32_t opening, int move)
 		uint64_t key = mix64(((uint64_t)opening << 40) |
 		    ((uint64_t)move << 20) | (uint64_t)c);
 		struct cache_entry *e = &w->cache[key & (CACHE_SLOTS - 1)];
-		int32_t score;
+		int64_t score;
 
 		if (e->key == key) {
 			score = e->score;
@@ -669,7 +696,7 @@ search(struct game_worker *w, uint32_t opening, int move)
 		} else {
 			score = evaluate(w, key);
 			e->key = key;
-			e->score = score;
+			e->score = (int32_t)score;
 			misses++;
 		}
 		score += mobility;
@@ -800,22 +827,112 @@ synthetic_main(void *arg)
 
 #define MAX_CHILDREN	64
 #define CHILD_TIMEOUT_NS (10 * NS_PER_S)
+/* With --exec-child, every EXEC_EVERY-th child runs the command. */
+#define EXEC_EVERY	10
 
 struct child {
 	pid_t		pid;
-	uint64_t	started_ns;
+	uint64_t	started_ns;	/* just before fork() */
 };
 
 static struct child	g_children[MAX_CHILDREN];
 static int		g_nchildren;
 static int		g_child_failures;
 
+/* Figures of the forks, for the report of --fork-count. */
+static struct {
+	long long	limit;		/* --fork-count; 0: none */
+	const char	*exec_cmd;	/* --exec-child */
+	long long	forks;		/* fork() calls that succeeded */
+	long long	reaped;
+	long long	execs;
+	uint64_t	max_fork_ns;	/* fork() call to its return, parent */
+	uint64_t	max_life_ns;	/* fork() call to the child reaped */
+	bool		reported;
+	/*
+	 * Shared with the children (MAP_SHARED): the longest time from the
+	 * parent's fork() call to the child running its own code.
+	 */
+	_Atomic uint64_t *max_child_start_ns;
+} g_fork;
+
 static void
-child_work(void)
+atomic_max(_Atomic uint64_t *p, uint64_t v)
+{
+	uint64_t cur = atomic_load(p);
+
+	while (cur < v && !atomic_compare_exchange_weak(p, &cur, v))
+		;
+}
+
+static int
+fork_stats_init(long long limit, const char *exec_cmd)
+{
+	void *p;
+
+	g_fork.limit = limit;
+	g_fork.exec_cmd = exec_cmd;
+	p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, PROG ": mmap: %s\n", strerror(errno));
+		return -1;
+	}
+	g_fork.max_child_start_ns = p;
+	atomic_store(g_fork.max_child_start_ns, 0);
+	return 0;
+}
+
+/*
+ * With --fork-count: one line on stderr with the figures of the forks, once
+ * all were reaped (or at exit).
+ */
+static void
+fork_report(void)
+{
+	if (g_fork.reported || g_fork.forks == 0 || g_fork.limit == 0)
+		return;
+	g_fork.reported = true;
+	fprintf(stderr, PROG ": forks: forks=%lld reaped=%lld failures=%d "
+	    "execs=%lld max_fork_ms=%.3f max_child_start_ms=%.3f "
+	    "max_child_life_ms=%.3f\n", g_fork.forks, g_fork.reaped,
+	    g_child_failures, g_fork.execs,
+	    (double)g_fork.max_fork_ns / 1e6,
+	    (double)atomic_load(g_fork.max_child_start_ns) / 1e6,
+	    (double)g_fork.max_life_ns / 1e6);
+}
+
+/*
+ * LeakSanitizer's check at exit() cannot work in a forked child of a
+ * multi-threaded process (the parent's other threads are gone, their
+ * stacks unscanned: false leaks); the children of a sanitized build leave
+ * with _exit() only.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_MAY_EXIT	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHILD_MAY_EXIT	0
+#endif
+#endif
+#ifndef CHILD_MAY_EXIT
+#define CHILD_MAY_EXIT	1
+#endif
+
+/*
+ * The child: records a few scopes and checks that the library still works,
+ * then leaves - through exit() for odd-numbered children (the atexit
+ * handlers run: they must not remove the parent's socket), _exit() for the
+ * others - or, every EXEC_EVERY-th child with --exec-child, runs the
+ * command with /bin/sh -c (no descriptor of the agent may reach it).
+ */
+static void __attribute__((noreturn))
+child_work(long long index, uint64_t fork_ns)
 {
 	pt_snapshot *snap = NULL;
 	uint64_t h = (uint64_t)getpid();
 
+	atomic_max(g_fork.max_child_start_ns, mono_ns() - fork_ns);
 	for (int i = 0; i < 3; i++) {
 		PT_SCOPE("fork.child_work");
 		h = burn_ns(20 * NS_PER_US, h);
@@ -827,6 +944,12 @@ child_work(void)
 	    pt_snapshot_find_op(snap, "fork.child_work") == NULL)
 		_exit(3);
 	pt_snapshot_free(snap);
+	if (g_fork.exec_cmd != NULL && index % EXEC_EVERY == 0) {
+		execl("/bin/sh", "sh", "-c", g_fork.exec_cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (CHILD_MAY_EXIT && index % 2 == 1)
+		exit(0);
 	_exit(0);
 }
 
@@ -834,10 +957,14 @@ static void
 fork_child(void)
 {
 	PT_SCOPE("fork.spawn");
+	uint64_t t0, took;
 	pid_t pid;
 
 	if (g_nchildren == MAX_CHILDREN)
 		return;		/* the earlier ones are still running */
+	if (g_fork.limit > 0 && g_fork.forks >= g_fork.limit)
+		return;
+	t0 = mono_ns();
 	pid = fork();
 	if (pid == -1) {
 		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
@@ -845,9 +972,15 @@ fork_child(void)
 		return;
 	}
 	if (pid == 0)
-		child_work();	/* does not return */
+		child_work(g_fork.forks, t0);	/* does not return */
+	took = mono_ns() - t0;
+	if (took > g_fork.max_fork_ns)
+		g_fork.max_fork_ns = took;
+	if (g_fork.exec_cmd != NULL && g_fork.forks % EXEC_EVERY == 0)
+		g_fork.execs++;
+	g_fork.forks++;
 	g_children[g_nchildren].pid = pid;
-	g_children[g_nchildren].started_ns = mono_ns();
+	g_children[g_nchildren].started_ns = t0;
 	g_nchildren++;
 	PT_INC("forks");
 }
@@ -888,12 +1021,215 @@ reap_children(bool block)
 				    WEXITSTATUS(status));
 			g_child_failures++;
 		}
+		if (r > 0) {
+			uint64_t life = mono_ns() - c->started_ns;
+
+			if (life > g_fork.max_life_ns)
+				g_fork.max_life_ns = life;
+			g_fork.reaped++;
+		}
 		if (r != 0) {
 			*c = g_children[--g_nchildren];
 			continue;
 		}
 		i++;
 	}
+	/* --fork-count: all forked and reaped. */
+	if (g_fork.limit > 0 && g_fork.forks >= g_fork.limit &&
+	    g_nchildren == 0)
+		fork_report();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Signal checks (--alarm-storm HZ, --count-sigpipe, --signal-report)        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The SIGALRM handler of the host counts the signals each thread received,
+ * by gettid(), in a small open-addressing table (async-signal-safe: only
+ * lock-free atomics).  At exit the report looks up the agent thread.
+ */
+#define TID_SLOTS	256
+
+static _Atomic pid_t		g_alarm_tid[TID_SLOTS];
+static _Atomic unsigned long	g_alarm_hits[TID_SLOTS];
+static _Atomic unsigned long	g_alarm_unrecorded;	/* table full */
+static _Atomic unsigned long	g_sigpipes;
+
+static void
+on_alarm(int sig)
+{
+	int saved = errno;
+	pid_t tid = gettid(), cur;
+	unsigned h = (unsigned)tid % TID_SLOTS, k;
+
+	(void)sig;
+	for (unsigned i = 0; i < TID_SLOTS; i++) {
+		k = (h + i) % TID_SLOTS;
+		cur = atomic_load(&g_alarm_tid[k]);
+		if (cur == 0) {
+			pid_t zero = 0;
+
+			if (atomic_compare_exchange_strong(&g_alarm_tid[k],
+			    &zero, tid))
+				cur = tid;
+			else
+				cur = zero;
+		}
+		if (cur == tid) {
+			atomic_fetch_add(&g_alarm_hits[k], 1);
+			errno = saved;
+			return;
+		}
+	}
+	atomic_fetch_add(&g_alarm_unrecorded, 1);
+	errno = saved;
+}
+
+static void
+on_sigpipe(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&g_sigpipes, 1);
+}
+
+static int
+start_alarm_storm(int hz)
+{
+	struct sigaction sa;
+	struct itimerval it;
+	long us = 1000000L / hz;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		return -1;
+	memset(&it, 0, sizeof(it));
+	it.it_interval.tv_sec = us / 1000000L;
+	it.it_interval.tv_usec = us % 1000000L;
+	it.it_value = it.it_interval;
+	return setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+stop_alarm_storm(void)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	/* A SIGALRM already pending is delivered by now. */
+	sleep_ns(20 * NS_PER_MS);
+}
+
+/* The thread id of the agent thread (by its name), or 0. */
+static pid_t
+find_agent_tid(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	char path[300], comm[64];
+	pid_t tid = 0;
+	FILE *f;
+
+	if (d == NULL)
+		return 0;
+	while (tid == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+		    e->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL &&
+		    strcmp(comm, "perftop-agent\n") == 0)
+			tid = (pid_t)atoi(e->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return tid;
+}
+
+/* Reads the mask "field:" of /proc/self/task/TID/status; 0 when absent. */
+static unsigned long long
+task_sigmask(pid_t tid, const char *field)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	size_t len = strlen(field);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/status",
+	    (long)tid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, len) == 0)
+			mask = strtoull(line + len, NULL, 16);
+	fclose(f);
+	return mask;
+}
+
+#define SIGBIT(s)	(1ULL << ((s) - 1))
+
+/*
+ * --signal-report, at exit while the agent still runs: one line on stderr
+ * with key=value figures.  Returns -1 when a check failed: a SIGALRM of the
+ * storm reached the agent thread, a signal is pending on the agent thread,
+ * a SIGPIPE is pending for the process or was handled, or there is no
+ * agent thread to check.
+ */
+static int
+signal_report(void)
+{
+	pid_t agent = find_agent_tid();
+	unsigned long total = 0, on_agent = 0, pipes;
+	unsigned long long blk = 0, pnd = 0, shd = 0;
+	int threads = 0, bad = 0;
+
+	for (int k = 0; k < TID_SLOTS; k++) {
+		pid_t tid = atomic_load(&g_alarm_tid[k]);
+		unsigned long n = atomic_load(&g_alarm_hits[k]);
+
+		if (tid == 0)
+			continue;
+		threads++;
+		total += n;
+		if (tid == agent)
+			on_agent += n;
+	}
+	total += atomic_load(&g_alarm_unrecorded);
+	pipes = atomic_load(&g_sigpipes);
+	if (agent != 0) {
+		blk = task_sigmask(agent, "SigBlk:");
+		pnd = task_sigmask(agent, "SigPnd:");
+		shd = task_sigmask(agent, "ShdPnd:");
+	}
+	fprintf(stderr, PROG ": signals: agent_tid=%ld agent_sigblk=%016llx "
+	    "agent_sigpnd=%016llx shdpnd=%016llx alarms=%lu alarm_threads=%d "
+	    "alarms_on_agent=%lu sigpipes=%lu\n", (long)agent, blk, pnd, shd,
+	    total, threads, on_agent, pipes);
+	if (agent == 0) {
+		fprintf(stderr, PROG ": no perftop-agent thread to check\n");
+		bad = 1;
+	}
+	if (on_agent > 0) {
+		fprintf(stderr, PROG ": %lu SIGALRM delivered to the agent "
+		    "thread\n", on_agent);
+		bad = 1;
+	}
+	if (pnd != 0) {
+		fprintf(stderr, PROG ": signals pending on the agent thread: "
+		    "%016llx\n", pnd);
+		bad = 1;
+	}
+	if ((shd & SIGBIT(SIGPIPE)) != 0 || pipes > 0) {
+		fprintf(stderr, PROG ": SIGPIPE raised in the process\n");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -920,7 +1256,25 @@ usage(FILE *f)
 	    "  --fork-every MS     fork a child that records a few scopes every\n"
 	    "                      MS milliseconds (default: never)\n"
 	    "  --version           print the library version\n"
-	    "  --help              print this help\n");
+	    "  --help              print this help\n"
+	    "\n"
+	    "Options for the tests:\n"
+	    "  --fork-count N      fork N children in all, then print the fork\n"
+	    "                      figures (forks=, max_fork_ms=, ...) on stderr\n"
+	    "  --exec-child CMD    every 10th forked child runs /bin/sh -c CMD\n"
+	    "  --alarm-storm HZ    SIGALRM HZ times a second (setitimer, 1..100000)\n"
+	    "                      to a handler that counts them per thread\n"
+	    "  --count-sigpipe     count SIGPIPE in a handler (default: the\n"
+	    "                      default disposition, which kills)\n"
+	    "  --signal-report     at exit, print the signal figures on stderr;\n"
+	    "                      exit 1 when a signal reached the agent thread,\n"
+	    "                      is pending on it, or SIGPIPE was raised\n"
+	    "  --daemonize MODE    after the agent started, fork: the parent\n"
+	    "                      prints the child's PID and _exit()s, the child\n"
+	    "                      runs the workload; MODE serve: the child calls\n"
+	    "                      pt_agent_start(), silent: it does not\n"
+	    "  --no-replay         no replay buffer (flat memory use)\n"
+	    );
 }
 
 static void
@@ -974,6 +1328,13 @@ parse_options(int argc, char **argv, struct options *o)
 	o->summary = false;
 	o->sites = 0;
 	o->fork_every_ms = 0;
+	o->fork_count = 0;
+	o->exec_child = NULL;
+	o->alarm_hz = 0;
+	o->count_sigpipe = false;
+	o->signal_report = false;
+	o->daemonize = DAEMON_NO;
+	o->no_replay = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -997,9 +1358,70 @@ parse_options(int argc, char **argv, struct options *o)
 		    "--fork-every"))) {
 			o->fork_every_ms = number("--fork-every", v, 1,
 			    24LL * 3600 * 1000);
+		} else if ((v = option_value(argc, argv, &i,
+		    "--fork-count"))) {
+			o->fork_count = number("--fork-count", v, 1,
+			    1000000000LL);
+		} else if ((v = option_value(argc, argv, &i,
+		    "--exec-child"))) {
+			o->exec_child = v;
+		} else if ((v = option_value(argc, argv, &i,
+		    "--alarm-storm"))) {
+			o->alarm_hz = (int)number("--alarm-storm", v, 1, 100000);
+		} else if (strcmp(arg, "--count-sigpipe") == 0) {
+			o->count_sigpipe = true;
+		} else if (strcmp(arg, "--signal-report") == 0) {
+			o->signal_report = true;
+		} else if ((v = option_value(argc, argv, &i,
+		    "--daemonize"))) {
+			if (strcmp(v, "serve") == 0)
+				o->daemonize = DAEMON_SERVE;
+			else if (strcmp(v, "silent") == 0)
+				o->daemonize = DAEMON_SILENT;
+			else
+				bad_usage("--daemonize: '%s' is neither serve "
+				    "nor silent%s", v, "");
+		} else if (strcmp(arg, "--no-replay") == 0) {
+			o->no_replay = true;
 		} else {
 			bad_usage("unknown argument '%s'%s", arg, "");
 		}
+	}
+	if ((o->fork_count > 0 || o->exec_child != NULL) &&
+	    o->fork_every_ms == 0)
+		bad_usage("%s needs --fork-every%s", o->fork_count > 0 ?
+		    "--fork-count" : "--exec-child", "");
+}
+
+/*
+ * --daemonize: the parent prints the child's PID and leaves with _exit(0),
+ * as many daemons do (no atexit handler runs: its socket stays behind,
+ * stale); the child carries on in a new session.  A forked child serves
+ * statistics only if it calls pt_agent_start() (MODE serve).
+ */
+static void
+daemonize(int mode)
+{
+	pid_t pid;
+	int rc;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == -1) {
+		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid > 0) {
+		printf("%ld\n", (long)pid);
+		_exit(fflush(stdout) == 0 ? 0 : 1);
+	}
+	(void)setsid();
+	if (mode == DAEMON_SERVE) {
+		rc = pt_agent_start();
+		if (rc < 0 && rc != PT_EDISABLED)
+			fprintf(stderr, PROG ": daemon child: cannot serve "
+			    "statistics to perftop: %s\n", pt_strerror(rc));
 	}
 }
 
@@ -1013,6 +1435,18 @@ install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
+install_sigpipe_counter(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 int
@@ -1048,6 +1482,14 @@ main(int argc, char **argv)
 
 	if (opt.sites > 0 && synthetic_setup(opt.sites) < 0)
 		return 1;
+	if (opt.daemonize != DAEMON_NO)
+		daemonize(opt.daemonize);	/* only the child returns */
+	g_no_replay = opt.no_replay;
+	if (opt.fork_every_ms > 0 &&
+	    fork_stats_init(opt.fork_count, opt.exec_child) < 0)
+		return 1;
+	if (opt.count_sigpipe)
+		install_sigpipe_counter();
 
 	trainer = malloc(sizeof(*trainer));
 	workers = calloc((size_t)opt.threads, sizeof(*workers));
@@ -1092,6 +1534,10 @@ main(int argc, char **argv)
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (opt.alarm_hz > 0 && start_alarm_storm(opt.alarm_hz) == -1) {
+		fprintf(stderr, PROG ": setitimer: %s\n", strerror(errno));
+		return 1;
+	}
 
 	start = mono_ns();
 	if (opt.duration_s > 0)
@@ -1110,6 +1556,8 @@ main(int argc, char **argv)
 			if (next_fork <= now)
 				next_fork = now + (uint64_t)opt.fork_every_ms *
 				    NS_PER_MS;
+			if (g_fork.limit > 0 && g_fork.forks >= g_fork.limit)
+				next_fork = 0;	/* --fork-count reached */
 		}
 		if (g_nchildren > 0)
 			reap_children(false);
@@ -1131,7 +1579,12 @@ main(int argc, char **argv)
 	if (opt.sites > 0)
 		pthread_join(syn_thread, NULL);
 	reap_children(true);
+	fork_report();
 	if (g_child_failures > 0)
+		status = 1;
+	if (opt.alarm_hz > 0)
+		stop_alarm_storm();
+	if (opt.signal_report && signal_report() < 0)
 		status = 1;
 
 	if (opt.summary) {
@@ -1149,5 +1602,10 @@ main(int argc, char **argv)
 	free(workers);
 	trainer_fini(trainer);
 	free(trainer);
+	if (opt.daemonize != DAEMON_NO && !CHILD_MAY_EXIT) {
+		/* A forked child: no LeakSanitizer check (see child_work()). */
+		fflush(stdout);
+		_exit(status);
+	}
 	return status;
 }

@@ -10,7 +10,7 @@ PT_DEB_PACKAGES=(
 	build-essential
 	autoconf automake libtool pkg-config
 	libncurses-dev libbsd-dev libcunit1-dev libjansson-dev
-	tmux jq prometheus clang libclang-rt-14-dev python3
+	tmux jq prometheus clang libclang-rt-14-dev python3 valgrind
 )
 
 # Options every build directory made by the scripts is configured with.

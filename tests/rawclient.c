@@ -3,6 +3,7 @@
  *
  * Usage: rawclient SOCKET_PATH HEXBYTES [WAIT_MS]
  *        rawclient -l SOCKET_PATH HEXBYTES [WAIT_MS]
+ *        rawclient -n SOCKET_PATH HEXBYTES [WAIT_MS]
  *
  * Connects to the Unix-domain socket SOCKET_PATH, sends the bytes spelled
  * in HEXBYTES (pairs of hex digits; spaces, ':' and '_' are ignored; "" or
@@ -17,6 +18,10 @@
  * must not exist), accepts one connection within 10 s, sends HEXBYTES at
  * once and then reads and prints as above; the socket file is removed at
  * the end.  Exits 1 when nobody connected.
+ *
+ * With -n it never reads: it connects, sends HEXBYTES, sleeps WAIT_MS and
+ * closes with whatever the peer sent still unread (the peer's next send
+ * then fails with EPIPE); it prints nothing.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -40,7 +45,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: " PROG " [-l] SOCKET_PATH HEXBYTES "
+	fprintf(stderr, "usage: " PROG " [-l | -n] SOCKET_PATH HEXBYTES "
 	    "[WAIT_MS]\n");
 	exit(2);
 }
@@ -145,10 +150,14 @@ main(int argc, char **argv)
 	int64_t deadline, left;
 	char *end;
 	ssize_t n;
-	int fd, eof = 0, listening = 0;
+	int fd, eof = 0, listening = 0, no_read = 0;
 
 	if (argc > 1 && strcmp(argv[1], "-l") == 0) {
 		listening = 1;
+		argc--;
+		argv++;
+	} else if (argc > 1 && strcmp(argv[1], "-n") == 0) {
+		no_read = 1;
 		argc--;
 		argv++;
 	}
@@ -201,6 +210,18 @@ main(int argc, char **argv)
 		off += (size_t)n;
 	}
 	free(send_buf);
+
+	if (no_read) {
+		struct timespec ts = {
+			.tv_sec = wait_ms / 1000,
+			.tv_nsec = (wait_ms % 1000) * 1000000L,
+		};
+
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		close(fd);
+		return 0;
+	}
 
 	deadline = now_ms() + wait_ms;
 	for (;;) {

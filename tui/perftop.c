@@ -723,7 +723,8 @@ cmd_list(int argc, char **argv)
 		n++;
 	}
 	closedir(d);
-	qsort(rows, n, sizeof *rows, row_cmp);
+	if (n > 1)	/* rows is NULL when the directory has no socket */
+		qsort(rows, n, sizeof *rows, row_cmp);
 
 	/* Ask each live target for its name and uptime; skip stale sockets. */
 	for (i = 0; i < n; ) {
@@ -969,7 +970,8 @@ cmd_record(int argc, char **argv)
 	char *pos[1], *line, *grown, shown_out[PATH_MAX];
 	struct pollfd pfd[2];
 	size_t len;
-	int npos, rc, fd, tty, timeout;
+	off_t written = 0;	/* bytes of the complete lines in the file */
+	int npos, rc, fd, tty, timeout, e;
 	pid_t pid;
 
 	npos = parse_options("record", argc, argv, "o:i:n:t:h", longopts,
@@ -1056,14 +1058,25 @@ cmd_record(int argc, char **argv)
 			line[len++] = '\n';
 			line[len] = '\0';
 			if (write_line(fd, line, len) < 0) {
-				if (fd == STDOUT_FILENO && errno == EPIPE) {
+				e = errno;
+				if (fd == STDOUT_FILENO && e == EPIPE) {
 					/* A closed pipe: end as quietly. */
 					signal(SIGPIPE, SIG_DFL);
 					raise(SIGPIPE);
 				}
+				/*
+				 * A short write then a failure (a full disk)
+				 * left part of the line: cut our file back to
+				 * its last complete line.
+				 */
+				if (fd != STDOUT_FILENO &&
+				    ftruncate(fd, written) < 0) {
+					/* Nothing more to do: we die anyway. */
+				}
 				die("cannot write %s: %s", shown_out,
-				    strerror(errno));
+				    strerror(e));
 			}
+			written += (off_t)len;
 			free(line);
 			n++;
 			if (tty) {
