@@ -151,20 +151,20 @@ agent_run_record() {
 	demo_stop
 }
 
-for e in EINTR EAGAIN ECONNRESET EIO; do
+for e in $(fault_errors "EINTR EAGAIN ECONNRESET EIO" "EAGAIN EIO"); do
 	fault_sweep agent accept4 "$e" 10 agent_run
 done
-for e in EINTR EAGAIN ECONNRESET EIO short; do
+for e in $(fault_errors "EINTR EAGAIN ECONNRESET EIO short" "EAGAIN ECONNRESET short"); do
 	fault_sweep agent recv "$e" 10 agent_run
 done
-for e in EINTR EAGAIN EPIPE short; do
+for e in $(fault_errors "EINTR EAGAIN EPIPE short" "EAGAIN EPIPE"); do
 	fault_sweep agent send "$e" 10 agent_run
 done
-for e in EINTR EAGAIN EIO; do
+for e in $(fault_errors "EINTR EAGAIN EIO" "EIO"); do
 	fault_sweep agent poll "$e" 15 agent_run
 done
 # Sending a stream: a snapshot every 50 ms, the viewer reading it.
-for e in EAGAIN EPIPE short; do
+for e in $(fault_errors "EAGAIN EPIPE short" "EPIPE"); do
 	fault_sweep agent-stream send "$e" 10 agent_run_record
 done
 

@@ -97,29 +97,30 @@ record_run() {
 }
 
 # ---- the sweeps ---------------------------------------------------------------
-for e in EINTR EAGAIN EPIPE ECONNRESET EIO short; do
+for e in $(fault_errors "EINTR EAGAIN EPIPE ECONNRESET EIO short" "EPIPE EIO short"); do
 	fault_queue dump send "$e" 10 dump_run
 done
-for e in EINTR EAGAIN ECONNRESET EIO short; do
+for e in $(fault_errors "EINTR EAGAIN ECONNRESET EIO short" "EAGAIN EIO short"); do
 	fault_queue dump recv "$e" 20 dump_run
 done
-for e in EINTR EAGAIN EIO; do
+for e in $(fault_errors "EINTR EAGAIN EIO" "EINTR EIO"); do
 	fault_queue dump poll "$e" 20 dump_run
 done
-for e in EINTR EAGAIN EPIPE EIO short; do
+for e in $(fault_errors "EINTR EAGAIN EPIPE EIO short" "EAGAIN EIO"); do
 	fault_queue record send "$e" 10 record_run
 done
-for e in EINTR EAGAIN ECONNRESET EIO short; do
+for e in $(fault_errors "EINTR EAGAIN ECONNRESET EIO short" "EAGAIN ECONNRESET short"); do
 	fault_queue record recv "$e" 30 record_run
 done
-for e in EINTR EIO; do
+for e in $(fault_errors "EINTR EIO" "EIO"); do
 	fault_queue record poll "$e" 30 record_run
 done
 # A disk filling up: a short write, then ENOSPC (or EIO) for the rest.
-for e in EINTR EAGAIN ENOSPC EIO short short+ENOSPC short+EIO; do
+for e in $(fault_errors "EINTR EAGAIN ENOSPC EIO short short+ENOSPC short+EIO" \
+    "ENOSPC short short+ENOSPC"); do
 	fault_queue record write "$e" 10 record_run
 done
-for e in EINTR EIO ENOSPC; do
+for e in $(fault_errors "EINTR EIO ENOSPC" "EIO"); do
 	fault_queue record fsync "$e" 5 record_run
 done
 fault_run_queue 3

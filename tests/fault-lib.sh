@@ -24,6 +24,8 @@
 #                           short+ENOSPC); FN notes what went wrong with
 #                           fault_bad
 #   fault_queue LABEL CALL ERR MAX FN   queues a sweep
+#   fault_errors FULL QUICK the kinds of error to sweep: the list QUICK in
+#                           sanitizer builds ($FAULT_QUICK=1), else FULL
 #   fault_run_queue WORKERS runs the queued sweeps in WORKERS background
 #                           workers and adds up their tallies; each worker
 #                           has its own $FAULT_LOG and $FAULT_W (0, 1, ...)
@@ -47,6 +49,16 @@ FAULT_LOG=$PT_WORK/fault.0.log
 
 # A preloaded library comes before libasan in a sanitizer build.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+
+# Sanitizer builds (scripts/test's asan phase runs make check again) run
+# fewer kinds of error per call: each run is slower there.  PT_FAULT_QUICK
+# =1 or 0 decides instead.
+FAULT_QUICK=${PT_FAULT_QUICK:-}
+if [ -z "$FAULT_QUICK" ]; then
+	FAULT_QUICK=0
+	ldd "$PERFTOP" 2>/dev/null | grep -qE 'lib[at]san' && FAULT_QUICK=1
+fi
+[ "$FAULT_QUICK" = 1 ] && note "quick: fewer kinds of error per call (sanitizer build)"
 
 FAULT_INJECTED=0
 FAULT_FAILURES=0
@@ -110,6 +122,16 @@ fault_sweep() {
 }
 
 fault_queue() { FAULT_QUEUE+=("$*"); }
+
+# fault_errors FULL [QUICK]: the kinds of error to sweep, FULL or (in quick
+# mode) QUICK, both space-separated lists.
+fault_errors() {
+	if [ "$FAULT_QUICK" = 1 ] && [ $# -ge 2 ]; then
+		echo "$2"
+	else
+		echo "$1"
+	fi
+}
 
 fault_run_queue() {
 	local workers=$1 k i rc injected failures runs

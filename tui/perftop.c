@@ -1086,6 +1086,15 @@ cmd_record(int argc, char **argv)
 			}
 			if (o.count > 0 && n >= (unsigned long long)o.count)
 				end = END_DONE;
+			/*
+			 * A recorder that falls behind always has another
+			 * event here: still honour --duration and SIGINT,
+			 * SIGTERM, SIGHUP.
+			 */
+			else if (deadline != 0 && now_ms() >= deadline)
+				end = END_DONE;
+			else if (poll(&pfd[1], 1, 0) > 0)
+				end = END_SIGNAL;
 		}
 	}
 
