@@ -13,7 +13,8 @@
  * is given, a test option asks for figures, or something goes wrong.
  *
  * The options for the tests (--fork-count, --exec-child, --alarm-storm,
- * --count-sigpipe, --signal-report, --daemonize, --no-replay) make it a
+ * --count-sigpipe, --signal-report, --daemonize, --no-replay,
+ * --heap-on-usr1) make it a
  * host that forks, execs, daemonises and takes signals while perftop
  * watches; tests/harden-*.sh and scripts/soak use them.
  */
@@ -76,9 +77,11 @@ struct options {
 	bool		signal_report;
 	int		daemonize;	/* enum daemon_mode */
 	bool		no_replay;
+	bool		heap_on_usr1;
 };
 
 static atomic_int g_stop;
+static atomic_int g_heap_wanted;	/* --heap-on-usr1: SIGUSR1 came */
 
 /* Fraction of one CPU each worker thread may use. */
 static double g_cpu_share = 0.25;
@@ -101,6 +104,13 @@ on_signal(int sig)
 {
 	(void)sig;
 	atomic_store(&g_stop, 1);
+}
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	atomic_store(&g_heap_wanted, 1);
 }
 
 static bool
@@ -1274,6 +1284,8 @@ usage(FILE *f)
 	    "                      runs the workload; MODE serve: the child calls\n"
 	    "                      pt_agent_start(), silent: it does not\n"
 	    "  --no-replay         no replay buffer (flat memory use)\n"
+	    "  --heap-on-usr1      on SIGUSR1, print the heap in use on stderr\n"
+	    "                      (heap: in_use=BYTES rss=BYTES)\n"
 	    );
 }
 
@@ -1335,6 +1347,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->signal_report = false;
 	o->daemonize = DAEMON_NO;
 	o->no_replay = false;
+	o->heap_on_usr1 = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -1383,6 +1396,8 @@ parse_options(int argc, char **argv, struct options *o)
 				    "nor silent%s", v, "");
 		} else if (strcmp(arg, "--no-replay") == 0) {
 			o->no_replay = true;
+		} else if (strcmp(arg, "--heap-on-usr1") == 0) {
+			o->heap_on_usr1 = true;
 		} else {
 			bad_usage("unknown argument '%s'%s", arg, "");
 		}
@@ -1438,6 +1453,32 @@ install_signals(void)
 }
 
 static void
+install_usr1(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* --heap-on-usr1: the heap in use now, between snapshots (for the soak). */
+static void
+heap_report(void)
+{
+	pt_memory m;
+
+	if (pt_memory_read(&m) == 0)
+		fprintf(stderr, PROG ": heap: in_use=%llu rss=%llu\n",
+		    (unsigned long long)m.heap_bytes,
+		    (unsigned long long)m.rss_bytes);
+	else
+		fprintf(stderr, PROG ": heap: cannot read the memory use\n");
+}
+
+static void
 install_sigpipe_counter(void)
 {
 	struct sigaction sa;
@@ -1490,6 +1531,8 @@ main(int argc, char **argv)
 		return 1;
 	if (opt.count_sigpipe)
 		install_sigpipe_counter();
+	if (opt.heap_on_usr1)
+		install_usr1();
 
 	trainer = malloc(sizeof(*trainer));
 	workers = calloc((size_t)opt.threads, sizeof(*workers));
@@ -1561,6 +1604,8 @@ main(int argc, char **argv)
 		}
 		if (g_nchildren > 0)
 			reap_children(false);
+		if (atomic_exchange(&g_heap_wanted, 0) != 0)
+			heap_report();
 		if (deadline != 0 && deadline < wake)
 			wake = deadline;
 		if (next_fork != 0 && next_fork < wake)
