@@ -23,8 +23,10 @@
 #                       alternate (3 rounds of 5 s without, 10 s stopped),
 #                       ratio of the medians.  Target >= 0.98.
 #   stopped_viewer_agent_rss_kib  the most the target's resident memory
-#                       grew during a stop; must stay within the per-viewer
-#                       cap of unsent bytes (PT__VIEWER_BUF_MAX, 8 MiB).
+#                       grew during a stop (_peak_kib: over its RSS before
+#                       the viewer connected); must stay within the
+#                       per-viewer cap of unsent bytes (PT__VIEWER_BUF_MAX,
+#                       8 MiB).
 #   stopped_viewer_dropped  whether the agent dropped the stopped viewer.
 #
 # and informational ones (see bench/README.md).  Prints `# ...` comment
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
 		demo|stopped) only=$2; shift ;;
 		*) echo "agent-bench: --only demo or --only stopped" >&2; exit 2 ;;
 		esac ;;
-	-h|--help) sed -n '2,38s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,40s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "agent-bench: unknown argument: $1" >&2; exit 2 ;;
 	*) builddir=$1 ;;
 	esac
@@ -246,12 +248,15 @@ fi
 # stopped_viewer OPS ROUNDS: alternates FREE_S s without a viewer and
 # STOP_S s with a stopped `perftop record --interval 0.01` against a
 # `pt-agent-bench --target --ops OPS`; sets SV_NONE, SV_STOPPED (median
-# events/s), SV_RATIO, SV_RSS (KiB, the largest growth during a stop),
-# SV_DROPPED (yes/no) and SV_AGENT_PCT (the agent's CPU during the stops).
+# events/s), SV_RATIO, SV_RSS (KiB, the largest growth of the target's
+# RSS during a stop), SV_PEAK (the largest growth over its RSS before the
+# viewer connected), SV_AFTER (what is left of it once the viewer is
+# gone), SV_DROPPED (yes/no) and SV_AGENT_PCT (the agent's CPU during the
+# stops).
 stopped_viewer() {
-	local nops=$1 nrounds=$2 r k tgt rec n0 t0 rss0 rss s0 s1 a0 a1 tid
-	local none=() stopped=() agent=() rate
-	SV_RSS=0 SV_DROPPED=no
+	local nops=$1 nrounds=$2 r k tgt rec n0 t0 base rss0 rss peak s0 s1 a0 a1 tid
+	local none=() stopped=() agent=() rate after
+	SV_RSS=0 SV_PEAK=0 SV_AFTER=0 SV_DROPPED=no
 	coproc TGT { exec "$AGENT_BENCH" --target --ops "$nops"; }
 	tgt=$TGT_PID
 	PT_PIDS+=("$tgt")
@@ -271,18 +276,22 @@ stopped_viewer() {
 		rate=$(calc '(n1 - n0) / (t1 - t0) * 1e9' -v n0="$n0" -v n1="$MARK_EV" -v t0="$t0" -v t1="$MARK_NS")
 		none+=("$rate")
 
+		base=$(rss_kib "$tgt")
 		start_bg "$PERFTOP" record "$tgt" -o /dev/null --interval 0.01 2>"$PT_WORK/stopped.err"
 		rec=$BG_PID
 		wait_until 5 has_viewer "$tgt" || fail "the viewer did not connect"
 		sleep 0.5
 		kill -STOP "$rec"
 		s0=$(sockets "$tgt"); rss0=$(rss_kib "$tgt"); a0=$(thread_cpu_ns "$tgt" "$tid")
+		peak=$rss0
 		mark; t0=$MARK_NS n0=$MARK_EV
-		for ((k = 0; k < stop_s; k++)); do
-			sleep 1
+		for ((k = 0; k < stop_s * 4; k++)); do
+			sleep 0.25
 			rss=$(rss_kib "$tgt")
-			[ $((rss - rss0)) -gt "$SV_RSS" ] && SV_RSS=$((rss - rss0))
+			[ "$rss" -gt "$peak" ] && peak=$rss
 		done
+		[ $((peak - rss0)) -gt "$SV_RSS" ] && SV_RSS=$((peak - rss0))
+		[ $((peak - base)) -gt "$SV_PEAK" ] && SV_PEAK=$((peak - base))
 		mark
 		s1=$(sockets "$tgt"); a1=$(thread_cpu_ns "$tgt" "$tid")
 		rate=$(calc '(n1 - n0) / (t1 - t0) * 1e9' -v n0="$n0" -v n1="$MARK_EV" -v t0="$t0" -v t1="$MARK_NS")
@@ -296,9 +305,13 @@ stopped_viewer() {
 		fi
 		stop_pid "$rec" INT
 		grep -q 'stopped serving' "$PT_WORK/stopped.err" && fate="$fate (the viewer saw it close)"
+		sleep 0.5
+		after=$(($(rss_kib "$tgt") - base))
+		[ "$after" -gt "$SV_AFTER" ] && SV_AFTER=$after
 		echo "# round $r: no viewer $(calc 'sprintf("%.2f", r / 1e6)' -v r="${none[-1]}") M events/s," \
 		    "stopped viewer $(calc 'sprintf("%.2f", r / 1e6)' -v r="$rate") M events/s;" \
-		    "rss +$SV_RSS KiB at most so far; viewer $fate"
+		    "rss before the viewer $base KiB, at the stop +$((rss0 - base))," \
+		    "at most +$((peak - base)), after it +$after; viewer $fate"
 	done
 	eval "exec ${TGT[1]}>&-"
 	wait "$tgt" 2>/dev/null
@@ -316,15 +329,19 @@ echo "stopped_viewer_events_per_s_none: $(calc 'sprintf("%.0f", v)' -v v="$SV_NO
 echo "stopped_viewer_events_per_s_stopped: $(calc 'sprintf("%.0f", v)' -v v="$SV_STOPPED")"
 echo "stopped_viewer_throughput_ratio: $SV_RATIO"
 echo "stopped_viewer_agent_rss_kib: $SV_RSS"
+echo "stopped_viewer_agent_rss_peak_kib: $SV_PEAK"
+echo "stopped_viewer_agent_rss_after_kib: $SV_AFTER"
 echo "stopped_viewer_dropped: $SV_DROPPED"
 echo "stopped_viewer_agent_cpu_pct: $SV_AGENT_PCT"
-ratio=$SV_RATIO rss=$SV_RSS
+ratio=$SV_RATIO rss=$SV_RSS peak=$SV_PEAK
 
 echo "# the same with 1,000 operations (the loop cycles through them): big" \
     "deltas, so the viewer's buffer reaches its cap; 1 x ($free_s s, $stop_s s)"
 stopped_viewer 1000 1
 echo "stopped_viewer_1000ops_throughput_ratio: $SV_RATIO"
 echo "stopped_viewer_1000ops_agent_rss_kib: $SV_RSS"
+echo "stopped_viewer_1000ops_agent_rss_peak_kib: $SV_PEAK"
+echo "stopped_viewer_1000ops_agent_rss_after_kib: $SV_AFTER"
 echo "stopped_viewer_1000ops_dropped: $SV_DROPPED"
 echo "stopped_viewer_1000ops_agent_cpu_pct: $SV_AGENT_PCT"
 fi
@@ -340,7 +357,9 @@ fi
 if [ "$only" != demo ]; then
 	check_target stopped_viewer_throughput_ratio "$ratio" '>=' 0.98 ''
 	check_target stopped_viewer_agent_rss_kib "$rss" '<=' 8192 KiB
+	check_target stopped_viewer_agent_rss_peak_kib "$peak" '<=' 8192 KiB
 	check_target stopped_viewer_1000ops_agent_rss_kib "$SV_RSS" '<=' 8192 KiB
+	check_target stopped_viewer_1000ops_agent_rss_peak_kib "$SV_PEAK" '<=' 8192 KiB
 fi
 [ "${#missed[@]}" -eq 0 ] && echo "# every target met"
 exit 0

@@ -1073,6 +1073,7 @@ cmd_record(int argc, char **argv)
 				    ftruncate(fd, written) < 0) {
 					/* Nothing more to do: we die anyway. */
 				}
+				free(line);	/* no leak report at exit */
 				die("cannot write %s: %s", shown_out,
 				    strerror(e));
 			}
