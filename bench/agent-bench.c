@@ -6,11 +6,11 @@
  * describes the machine; lines starting with "#" are comments (set-up,
  * targets).  bench/README.md ("Agent benchmarks") describes the figures.
  * Linked against libpt.la, so it calls the library's internal functions:
- * pt_snapshot_take() and pt__wire_encode_snapshot() are exactly what the
+ * pt__snapshot_refresh() and pt__wire_encode_snapshot_ver() are exactly what the
  * agent thread runs for every snapshot it streams.
  *
  *   agent work per snapshot    1,000 operations recorded by 8 threads
- *                              (8,000 slots): take + encode + free, with
+ *                              (8,000 slots): refresh + encode, with
  *                              the threads idle and with them recording
  *   bytes per changed op       a demo-like workload (20 operations at
  *                              realistic rates, 100 ms between snapshots)
@@ -67,6 +67,7 @@ static int	g_verbose;
 static int	g_reps = 50;		/* snapshots per work figure (>= 20) */
 static int	g_events_per_slot = 200;
 static int	g_intervals = 200;	/* snapshots per bytes figure */
+static double	g_busy_rate = 1e6;	/* events/s of the busy threads */
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -350,18 +351,41 @@ snap_worker(void *arg)
 		pthread_mutex_unlock(&snap_mu);
 		if (ph == PH_QUIT)
 			return NULL;
-		/* Busy: round-robin over every operation until told to stop. */
-		uint64_t n = 0;
-		for (int op = idx * (SNAP_OPS / SNAP_THREADS);
-		    atomic_load_explicit(&snap_phase, memory_order_relaxed) ==
-		    PH_BUSY; op = (op + 1) % SNAP_OPS) {
-			snap_record(&r, op);
-			n++;
+		/*
+		 * Busy: round-robin over every operation until told to stop,
+		 * g_busy_rate events/s in all (paced every millisecond), or as
+		 * fast as the thread can with a rate of 0.
+		 */
+		uint64_t n = 0, next = now_ns();
+		double per_ms = g_busy_rate / SNAP_THREADS / 1000.0, owed = 0;
+		int op = idx * (SNAP_OPS / SNAP_THREADS);
+
+		while (atomic_load_explicit(&snap_phase, memory_order_relaxed) ==
+		    PH_BUSY) {
+			int k = g_busy_rate > 0 ? (int)(owed += per_ms) : 1000;
+
+			owed -= k;
+			for (int e = 0; e < k; e++) {
+				snap_record(&r, op);
+				op = (op + 1) % SNAP_OPS;
+			}
+			n += (uint64_t)k;
+			if (g_busy_rate > 0) {
+				struct timespec ts;
+
+				next += NS_PER_MS;
+				ts.tv_sec = (time_t)(next / NS_PER_S);
+				ts.tv_nsec = (long)(next % NS_PER_S);
+				while (clock_nanosleep(CLOCK_MONOTONIC,
+				    TIMER_ABSTIME, &ts, NULL) == EINTR)
+					;
+			}
 		}
 		atomic_fetch_add(&snap_busy_events, n);
 	}
 }
 
+/* Medians; the CPU times are the measuring thread's. */
 struct work {
 	double	wall_us, cpu_us, take_us, encode_us, free_us, bytes;
 };
@@ -381,42 +405,44 @@ measure_work(int n, int full, uint64_t gap_ns)
 	double *enc = xcalloc((size_t)n, sizeof *enc);
 	double *fr = xcalloc((size_t)n, sizeof *fr);
 	double *bytes = xcalloc((size_t)n, sizeof *bytes);
+	struct pt__snapcache cache;
 	struct pt__wire_tx tx;
 	struct pt__buf buf;
 	struct work w;
-	pt_snapshot *s;
 
+	memset(&cache, 0, sizeof cache);
 	pt__buf_init(&buf, PT__FRAME_MAX);
 	pt__wire_tx_init(&tx);
 	/* The viewer's first (full) snapshot, and a warm-up. */
 	for (int i = 0; i < 3; i++) {
-		check("pt_snapshot_take", pt_snapshot_take(&s));
-		check("encode", pt__wire_encode_snapshot(&tx, s, &buf));
+		check("pt__snapshot_refresh", pt__snapshot_refresh(&cache));
+		check("encode", pt__wire_encode_snapshot_ver(&tx, cache.cur,
+		    cache.ver, &buf));
 		pt__buf_consume(&buf, buf.len);
-		pt_snapshot_free(s);
 	}
 	for (int i = 0; i < n; i++) {
-		uint64_t t0, t1, t2, t3, c0;
+		uint64_t t0, t3, c0, c1, c2, c3;
 
 		if (gap_ns > 0)
 			sleep_ns(gap_ns);
 		if (full)
 			pt__wire_tx_done(&tx);	/* a new viewer */
-		c0 = cpu_ns();
 		t0 = now_ns();
-		check("pt_snapshot_take", pt_snapshot_take(&s));
-		t1 = now_ns();
-		check("encode", pt__wire_encode_snapshot(&tx, s, &buf));
-		t2 = now_ns();
-		pt_snapshot_free(s);
+		c0 = cpu_ns();
+		check("pt__snapshot_refresh", pt__snapshot_refresh(&cache));
+		c1 = cpu_ns();
+		check("encode", pt__wire_encode_snapshot_ver(&tx, cache.cur,
+		    cache.ver, &buf));
+		c2 = cpu_ns();
 		if (full)
 			pt__wire_tx_done(&tx);	/* its copy, freed later */
+		c3 = cpu_ns();
 		t3 = now_ns();
-		cpu[i] = (double)(cpu_ns() - c0) / 1e3;
+		cpu[i] = (double)(c3 - c0) / 1e3;
 		wall[i] = (double)(t3 - t0) / 1e3;
-		take[i] = (double)(t1 - t0) / 1e3;
-		enc[i] = (double)(t2 - t1) / 1e3;
-		fr[i] = (double)(t3 - t2) / 1e3;
+		take[i] = (double)(c1 - c0) / 1e3;
+		enc[i] = (double)(c2 - c1) / 1e3;
+		fr[i] = (double)(c3 - c2) / 1e3;
 		bytes[i] = (double)buf.len;
 		pt__buf_consume(&buf, buf.len);
 	}
@@ -427,6 +453,7 @@ measure_work(int n, int full, uint64_t gap_ns)
 	w.free_us = median(fr, n);
 	w.bytes = median(bytes, n);
 	pt__wire_tx_done(&tx);
+	pt__snapcache_free(&cache);
 	pt__buf_free(&buf);
 	free(wall);
 	free(cpu);
@@ -564,7 +591,8 @@ part_snapshot(void)
 	comment("agent work: %zu operations x %d threads (every thread "
 	    "recorded %d events into every operation, log-normal, medians "
 	    "1 us .. 10 ms, sigma %.1f); %zu non-empty buckets in a "
-	    "snapshot; medians of %d snapshots", s->n_ops, SNAP_THREADS,
+	    "snapshot; medians of %d snapshots, CPU time of the measuring "
+	    "thread", s->n_ops, SNAP_THREADS,
 	    g_events_per_slot, snap_sigma, nb, g_reps);
 	pt_snapshot_free(s);
 	figure("agent_snapshot_ops", "%.0f", SNAP_OPS);
@@ -574,15 +602,15 @@ part_snapshot(void)
 
 	/* Threads idle, every slot populated. */
 	idle = measure_work(g_reps, 0, 0);
-	figure("agent_snapshot_us", "%.1f", idle.wall_us);
-	figure("agent_snapshot_take_us", "%.1f", idle.take_us);
+	figure("agent_snapshot_us", "%.1f", idle.cpu_us);
+	figure("agent_snapshot_wall_us", "%.1f", idle.wall_us);
+	figure("agent_snapshot_refresh_us", "%.1f", idle.take_us);
+	figure("agent_snapshot_memread_us", "%.1f", memread_us(g_reps));
 	figure("agent_snapshot_encode_us", "%.1f", idle.encode_us);
 	figure("agent_snapshot_free_us", "%.1f", idle.free_us);
-	figure("agent_snapshot_memread_us", "%.1f", memread_us(g_reps));
-	figure("agent_snapshot_cpu_us", "%.1f", idle.cpu_us);
 	figure("agent_snapshot_delta_bytes", "%.0f", idle.bytes);
 	full = measure_work(g_reps, 1, 0);
-	figure("agent_snapshot_full_us", "%.1f", full.wall_us);
+	figure("agent_snapshot_full_us", "%.1f", full.cpu_us);
 	figure("agent_snapshot_full_encode_us", "%.1f", full.encode_us);
 	figure("agent_snapshot_full_bytes", "%.0f", full.bytes);
 
@@ -604,17 +632,16 @@ part_snapshot(void)
 	sleep_ns(20 * NS_PER_MS);
 	figure("agent_snapshot_busy_us", "%.1f", busy.cpu_us);
 	figure("agent_snapshot_busy_wall_us", "%.1f", busy.wall_us);
-	figure("agent_snapshot_busy_take_us", "%.1f", busy.take_us);
+	figure("agent_snapshot_busy_refresh_us", "%.1f", busy.take_us);
 	figure("agent_snapshot_busy_encode_us", "%.1f", busy.encode_us);
 	figure("agent_snapshot_busy_delta_bytes", "%.0f", busy.bytes);
-	comment("busy: %d threads recorded %.1f M events/s while %d "
-	    "snapshots were taken 10 ms apart; agent_snapshot_busy_us is the "
-	    "measuring thread's CPU time (%ld CPUs: the wall time includes "
-	    "waiting for one)", SNAP_THREADS,
-	    (double)(atomic_load(&snap_busy_events) - e0) / ((double)t0 / 1e9) /
-	    1e6, g_reps, sysconf(_SC_NPROCESSORS_ONLN));
+	figure("agent_snapshot_busy_events_per_s", "%.0f",
+	    (double)(atomic_load(&snap_busy_events) - e0) / ((double)t0 / 1e9));
+	comment("busy: the %d threads recorded into every operation in turn "
+	    "(%s) while %d snapshots were taken 10 ms apart", SNAP_THREADS,
+	    g_busy_rate > 0 ? "paced" : "as fast as they could", g_reps);
 
-	target_line("agent_snapshot_us", idle.wall_us, SNAP_TARGET_US, "us", 1);
+	target_line("agent_snapshot_us", idle.cpu_us, SNAP_TARGET_US, "us", 1);
 	target_line("agent_snapshot_busy_us", busy.cpu_us, SNAP_TARGET_US,
 	    "us", 1);
 
@@ -1160,7 +1187,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: " PROG " [--quick] [--verbose] [--only snapshot|bytes]\n"
-	    "                      [--events-per-slot N] [--help]\n"
+	    "                      [--events-per-slot N] [--busy-rate N] "
+	    "[--help]\n"
 	    "       " PROG " --target [--ops N]\n"
 	    "       " PROG " --watch PID [--interval MS] [--count N]\n"
 	    "\n"
@@ -1174,6 +1202,9 @@ usage(FILE *f)
 	    "  --only PART  run only that part\n"
 	    "  --events-per-slot N  events each thread records into each\n"
 	    "               operation before the snapshots (default 200)\n"
+	    "  --busy-rate N  events/s the 8 threads record in all while the\n"
+	    "               busy figures are measured (default 1000000; 0:\n"
+	    "               as fast as they can)\n"
 	    "  --verbose    the bytes of every operation of the bytes part\n"
 	    "  --target     a helper for bench/agent-bench.sh: scopes in a\n"
 	    "               tight loop on N operations (--ops, default 1); each\n"
@@ -1211,6 +1242,14 @@ main(int argc, char **argv)
 			if (g_events_per_slot < 1) {
 				fprintf(stderr, PROG ": --events-per-slot: at "
 				    "least 1\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--busy-rate") == 0 &&
+		    i + 1 < argc) {
+			g_busy_rate = atof(argv[++i]);
+			if (!(g_busy_rate >= 0)) {
+				fprintf(stderr, PROG ": --busy-rate: events/s, "
+				    "0 for as fast as possible\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--verbose") == 0) {

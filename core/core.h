@@ -116,12 +116,16 @@ int		pt__name_check(const char *name);
 /*
  * Statistics of one operation in one thread.  Single writer.  There is no
  * count field: the count is the sum of the buckets, so the two always agree,
- * and each bucket on its own is exact across a reset.  The writer stores the
- * bucket before the total (release) and readers load the total first
- * (acquire), so a total read never holds an event its buckets lack.
+ * and each bucket on its own is exact across a reset.  total holds the ticks
+ * plus one per event, so it grows with every event, even one of zero ticks:
+ * a reader that finds it unchanged knows the whole slot is (the agent's
+ * incremental snapshots rely on it); the ticks are total minus the count.
+ * The writer stores the bucket before the total (release) and readers load
+ * the total first (acquire), so a total read never holds an event its
+ * buckets lack.
  */
 struct pt__op_slot {
-	uint64_t	total;		/* ticks */
+	uint64_t	total;		/* ticks + events */
 	uint64_t	min;		/* ticks, valid when mm_epoch is current */
 	uint64_t	max;
 	uint64_t	mm_epoch;	/* epoch min/max belong to, + 1 (0: none) */
@@ -183,7 +187,8 @@ pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 	PT__BUMP(&s->hist[idx], times);
 	if (PT__UNLIKELY(!(s->groups & bit)))
 		PT__STORE(&s->groups, s->groups | bit);
-	__atomic_store_n(&s->total, s->total + d * times, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->total, s->total + (d + 1) * times,
+	    __ATOMIC_RELEASE);
 	if (PT__UNLIKELY(s->mm_epoch != ep)) {
 		PT__STORE(&s->min, d);
 		PT__STORE(&s->max, d);
@@ -203,7 +208,8 @@ pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 /* Accumulated statistics of one operation (retired threads, baselines). */
 struct pt__op_acc {
 	uint64_t	count;
-	uint64_t	total;
+	uint64_t	total;		/* ticks */
+	uint64_t	stamp;		/* sum of the slots' total fields */
 	uint64_t	min;
 	uint64_t	max;
 	uint64_t	mm_epoch;
@@ -218,6 +224,29 @@ pt_snapshot	*pt__snapshot_alloc(size_t n_ops, size_t n_counters);
 /* Copies name into the snapshot's own storage; NULL when out of memory. */
 const char	*pt__snapshot_strdup(pt_snapshot *s, const char *name);
 void		 pt__snapshot_atfork_child(void);
+
+/*
+ * An incremental snapshot for one consumer (the agent thread): cur is
+ * updated in place, and only the operations whose slots saw events since
+ * the last refresh are merged again.  ver[i] (for cur->ops[i]) changes
+ * whenever that operation changes, so an encoder can skip unchanged ones
+ * without looking at their buckets.
+ */
+struct pt__snapcache {
+	pt_snapshot	*cur;		/* owned; NULL before the first refresh */
+	uint64_t	*sig;		/* by op index: slot totals when filled */
+	uint64_t	*ver;		/* by op index: 0 = never filled */
+	size_t		 cap_ops;
+	size_t		 cap_counters;
+	uint64_t	 gen;		/* last version handed out */
+	uint64_t	 epoch;		/* reset epoch cur was made in */
+	double		 tick_ns;	/* tick cur's figures were made with */
+};
+
+/* Brings c->cur up to date.  Returns 0 or PT_ENOMEM (cur stays usable). */
+int		 pt__snapshot_refresh(struct pt__snapcache *c);
+/* Frees what c owns and empties it. */
+void		 pt__snapcache_free(struct pt__snapcache *c);
 
 /* ------------------------------------------------------------------------ */
 /* summary.c                                                                 */

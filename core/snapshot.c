@@ -47,7 +47,7 @@ acc_clear(struct pt__op_acc *acc)
 		    sizeof acc->hist[0] << PT__GROUP_BITS);
 	}
 	acc->count = acc->total = acc->min = acc->max = acc->mm_epoch = 0;
-	acc->groups = 0;
+	acc->stamp = acc->groups = 0;
 }
 
 /* Copies src into dst (both accumulators), touching only used groups. */
@@ -60,6 +60,7 @@ acc_copy(struct pt__op_acc *dst, const struct pt__op_acc *src)
 	acc_clear(dst);
 	dst->count = src->count;
 	dst->total = src->total;
+	dst->stamp = src->stamp;
 	dst->min = src->min;
 	dst->max = src->max;
 	dst->mm_epoch = src->mm_epoch;
@@ -142,22 +143,29 @@ minmax_merge(struct pt__op_acc *acc, uint64_t mm_epoch, uint64_t min,
 		acc->max = max;
 }
 
-/* Adds a live slot into acc: the total first, then the buckets. */
+/*
+ * Adds a live slot into acc: the total first, then the buckets.  The slot's
+ * total counts one extra tick per event; the buckets, read later, may hold
+ * an event or two more than the total, which then comes out a few ticks
+ * short (never below zero).
+ */
 static void
 acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
 {
-	uint64_t groups, m, v;
+	uint64_t groups, m, v, t, n = 0;
 	uint32_t g, i;
 
-
-	acc->total += __atomic_load_n(&s->total, __ATOMIC_ACQUIRE);
+	t = __atomic_load_n(&s->total, __ATOMIC_ACQUIRE);
 	groups = PT__LOAD(&s->groups);
 	acc->groups |= groups;
 	FOREACH_BUCKET(groups, g, i, m) {
 		v = PT__LOAD(&s->hist[i]);
 		acc->hist[i] += v;
-		acc->count += v;
+		n += v;
 	}
+	acc->count += n;
+	acc->stamp += t;
+	acc->total += t > n ? t - n : 0;
 	minmax_merge(acc, PT__LOAD(&s->mm_epoch), PT__LOAD(&s->min),
 	    PT__LOAD(&s->max), ep);
 }
@@ -427,6 +435,167 @@ pt_snapshot_take(pt_snapshot **out)
 	pt_memory_read(&s->memory);
 	*out = s;
 	return 0;
+}
+
+/* The sum of the total fields of op id's slots, retired ones included. */
+static uint64_t
+op_signature(uint32_t id)
+{
+	struct pt__op_acc *r;
+	struct pt__op_slot *s;
+	struct pt__thread *t;
+	uint64_t sig;
+
+	sig = (r = acc_peek(&retired, id)) != NULL ? r->stamp : 0;
+	LIST_FOREACH(t, &pt__threads, entry) {
+		if ((s = pt__slot_peek(t, id)) != NULL)
+			sig += __atomic_load_n(&s->total, __ATOMIC_ACQUIRE);
+	}
+	return sig;
+}
+
+/* Makes room in c for n_ops operations and n_ctr counters. */
+static int
+snapcache_grow(struct pt__snapcache *c, size_t n_ops, size_t n_ctr)
+{
+	pt_counter_stats *nc;
+	pt_op_stats *no;
+	uint64_t *ns, *nv;
+	size_t n;
+
+	if (c->cur == NULL && (c->cur = pt__snapshot_alloc(0, 0)) == NULL)
+		return PT_ENOMEM;
+	if (n_ops > c->cap_ops) {
+		n = n_ops + n_ops / 2 + 16;
+		if ((no = reallocarray(c->cur->ops, n, sizeof *no)) == NULL)
+			return PT_ENOMEM;
+		c->cur->ops = no;
+		if ((ns = reallocarray(c->sig, n, sizeof *ns)) == NULL)
+			return PT_ENOMEM;
+		c->sig = ns;
+		if ((nv = reallocarray(c->ver, n, sizeof *nv)) == NULL)
+			return PT_ENOMEM;
+		c->ver = nv;
+		memset(no + c->cap_ops, 0, (n - c->cap_ops) * sizeof *no);
+		memset(ns + c->cap_ops, 0, (n - c->cap_ops) * sizeof *ns);
+		memset(nv + c->cap_ops, 0, (n - c->cap_ops) * sizeof *nv);
+		c->cap_ops = n;
+	}
+	if (n_ctr > c->cap_counters) {
+		n = n_ctr + n_ctr / 2 + 16;
+		if ((nc = reallocarray(c->cur->counters, n, sizeof *nc)) == NULL)
+			return PT_ENOMEM;
+		memset(nc + c->cap_counters, 0,
+		    (n - c->cap_counters) * sizeof *nc);
+		c->cur->counters = nc;
+		c->cap_counters = n;
+	}
+	return 0;
+}
+
+/*
+ * Brings the agent's snapshot up to date.  An operation is merged again only
+ * when the sum of its slots' totals moved (each grows with every event, and
+ * a retiring thread moves its own into the retired sum unchanged), when the
+ * epoch changed (a reset: new baselines) or when the tick changed (the
+ * clock's calibration, in the first seconds).
+ */
+int
+pt__snapshot_refresh(struct pt__snapcache *c)
+{
+	struct pt__op_acc *b;
+	pt_snapshot *s;
+	pt_op_stats fresh;
+	uint32_t id, n_ops, n_ctr;
+	uint64_t ep, now, sig;
+	double tick_ns;
+	size_t i;
+	int all, rc = 0;
+
+	pt__init();
+	tick_ns = pt__clock_tick_ns();
+	pthread_mutex_lock(&pt__lock);
+	n_ops = pt__site_count(PT_KIND_OP);
+	n_ctr = pt__site_count(PT_KIND_COUNTER);
+	if ((rc = snapcache_grow(c, n_ops, n_ctr)) != 0)
+		goto out;
+	s = c->cur;
+	ep = pt__g.epoch;
+	all = c->gen == 0 || ep != c->epoch || tick_ns != c->tick_ns;
+	s->reset_epoch = ep;
+	s->tick_ns = tick_ns;
+	for (; s->n_ops < n_ops; s->n_ops++) {
+		pt_op_stats *op = &s->ops[s->n_ops];
+
+		id = (uint32_t)s->n_ops + 1;
+		if ((op->name = strdup(pt__site_name(PT_KIND_OP, id))) == NULL) {
+			rc = PT_ENOMEM;
+			goto out;
+		}
+		op->id = id;
+		c->ver[s->n_ops] = 0;
+	}
+	for (i = 0; i < s->n_ops; i++) {
+		pt_op_stats *op = &s->ops[i];
+
+		id = op->id;
+		sig = op_signature(id);
+		if (!all && c->ver[i] != 0 && sig == c->sig[i])
+			continue;
+		op_cumulative(id, &scratch, ep);
+		if ((b = acc_peek(&baseline, id)) != NULL)
+			acc_sub(&scratch, b);
+		memset(&fresh, 0, sizeof fresh);
+		fresh.name = op->name;
+		fresh.id = id;
+		if ((rc = op_fill(&fresh, &scratch, tick_ns, ep)) != 0)
+			goto out;
+		free(op->buckets);
+		*op = fresh;
+		c->sig[i] = sig;
+		c->ver[i] = ++c->gen;
+	}
+	/* Only now: after a failure, the next refresh merges everything. */
+	c->epoch = ep;
+	c->tick_ns = tick_ns;
+	for (; s->n_counters < n_ctr; s->n_counters++) {
+		pt_counter_stats *ct = &s->counters[s->n_counters];
+
+		id = (uint32_t)s->n_counters + 1;
+		ct->name = strdup(pt__site_name(PT_KIND_COUNTER, id));
+		if (ct->name == NULL) {
+			rc = PT_ENOMEM;
+			goto out;
+		}
+		ct->id = id;
+	}
+	for (i = 0; i < s->n_counters; i++) {
+		id = s->counters[i].id;
+		s->counters[i].value = ctr_cumulative(id) -
+		    (id < baseline.n_ctr ? baseline.ctr[id] : 0);
+	}
+	now = pt__mono_ns();
+	s->uptime_ns = now - start_ns;
+	s->since_reset_ns = now - reset_ns;
+out:
+	pthread_mutex_unlock(&pt__lock);
+	if (c->cur != NULL) {
+		s = c->cur;
+		s->pid = (int32_t)getpid();
+		s->time_ns = pt__real_ns();
+		pt__process_name(s->process, sizeof s->process);
+		pt_memory_read(&s->memory);
+	}
+	return rc;
+}
+
+void
+pt__snapcache_free(struct pt__snapcache *c)
+{
+	pt_snapshot_free(c->cur);
+	free(c->sig);
+	free(c->ver);
+	memset(c, 0, sizeof *c);
 }
 
 const pt_op_stats *

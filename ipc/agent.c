@@ -99,6 +99,7 @@ static struct agent {
 	uint64_t	 accept_pause;	/* do not accept before this (ns) */
 	int		 n_viewers;
 	struct viewer	 viewers[PT__VIEWERS_MAX];
+	struct pt__snapcache cache;	/* the snapshot every viewer gets */
 } agent = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.lfd = -1,
@@ -113,6 +114,7 @@ static pthread_once_t	hooks_once = PTHREAD_ONCE_INIT;
  * freed, since the agent thread may have been changing it at the fork.
  */
 static struct viewer	orphans[PT__VIEWERS_MAX];
+static struct pt__snapcache orphan_cache;
 
 /* ------------------------------------------------------------------------ */
 /* Viewers                                                                   */
@@ -448,7 +450,8 @@ is_due(const struct viewer *v, uint64_t now)
 
 /*
  * Drops viewers whose handshake deadline passed and sends a snapshot to
- * every viewer that is owed one: one pt_snapshot_take() for all of them.
+ * every viewer that is owed one: one refresh of the agent's snapshot for
+ * all of them, which merges again only the operations that had events.
  */
 static void
 run_timers(uint64_t now)
@@ -468,12 +471,15 @@ run_timers(uint64_t now)
 		v = &agent.viewers[i];
 		if (!is_due(v, now))
 			continue;
-		if (rc == 1)
-			rc = pt_snapshot_take(&s);
+		if (rc == 1) {
+			rc = pt__snapshot_refresh(&agent.cache);
+			s = agent.cache.cur;
+		}
 		by_time = v->interval_ms != 0 && v->due <= now + DUE_SLACK_NS;
 		if (rc == 0) {
 			/* PT_ERANGE: too far behind; anything else: broken. */
-			if (pt__wire_encode_snapshot(&v->tx, s, &v->out) != 0) {
+			if (pt__wire_encode_snapshot_ver(&v->tx, s,
+			    agent.cache.ver, &v->out) != 0) {
 				viewer_close(v);
 				continue;
 			}
@@ -491,7 +497,6 @@ run_timers(uint64_t now)
 			v->due = now + iv;
 		v->want = 0;
 	}
-	pt_snapshot_free(s);
 }
 
 /* Milliseconds until the earliest deadline, for poll(); -1 for none. */
@@ -527,17 +532,14 @@ poll_timeout(uint64_t now)
 /* The thread                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Learns when the library started, for WELCOME, from one snapshot. */
+/* Learns when the library started, for WELCOME, from a first refresh. */
 static void
 learn_start(void)
 {
-	pt_snapshot *s;
 	uint64_t mono = pt__mono_ns(), real = pt__real_ns(), up = 0;
 
-	if (pt_snapshot_take(&s) == 0) {
-		up = s->uptime_ns;
-		pt_snapshot_free(s);
-	}
+	if (pt__snapshot_refresh(&agent.cache) == 0)
+		up = agent.cache.cur->uptime_ns;
 	agent.start_mono = mono > up ? mono - up : 0;
 	agent.start_real = real > up ? real - up : 0;
 }
@@ -617,6 +619,7 @@ agent_main(void *arg)
 	for (i = 0; i < PT__VIEWERS_MAX; i++)
 		if (agent.viewers[i].state != V_FREE)
 			viewer_close(&agent.viewers[i]);
+	pt__snapcache_free(&agent.cache);
 	return NULL;
 }
 
@@ -681,6 +684,9 @@ atfork_child(void)
 			agent.viewers[i].fd = -1;
 		}
 		agent.n_viewers = 0;
+		memcpy(&orphan_cache, &agent.cache, sizeof orphan_cache);
+		__asm__ volatile("" : : "r"(&orphan_cache) : "memory");
+		memset(&agent.cache, 0, sizeof agent.cache);
 		if (agent.lfd >= 0)
 			close(agent.lfd);
 		if (agent.wfd >= 0)

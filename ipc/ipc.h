@@ -153,6 +153,7 @@ struct pt__wire_tx {
 	uint32_t	 ctr_names;
 	uint64_t	 seq;
 	pt_snapshot	*prev;		/* owned; NULL before the first */
+	uint64_t	*sent_ver;	/* by op index: version prev holds */
 };
 
 /* Receiver state of one connection: known names and the current totals. */
@@ -180,6 +181,14 @@ void	pt__wire_rx_done(struct pt__wire_rx *rx);
  */
 int	pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
 	    struct pt__buf *out);
+
+/*
+ * The same, given ver[i], a version of s->ops[i] that changes whenever the
+ * operation does (struct pt__snapcache): operations whose version is the
+ * one last sent are skipped without a look at their buckets.
+ */
+int	pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx,
+	    const pt_snapshot *s, const uint64_t *ver, struct pt__buf *out);
 
 /*
  * Decodes a SNAPSHOT payload against rx and stores a new, complete snapshot

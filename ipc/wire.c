@@ -446,6 +446,7 @@ void
 pt__wire_tx_done(struct pt__wire_tx *tx)
 {
 	pt_snapshot_free(tx->prev);
+	free(tx->sent_ver);
 	pt__wire_tx_init(tx);
 }
 
@@ -635,11 +636,14 @@ struct bchange {
 	uint64_t	mag;
 };
 
-/* Checks what the encoder relies on; 0 or PT_EINVAL. */
+/*
+ * Checks the shape the encoder relies on; 0 or PT_EINVAL.  The buckets of
+ * an operation are checked by op_check(), only for those it sends.
+ */
 static int
 snapshot_check(const struct pt__wire_tx *tx, const pt_snapshot *s)
 {
-	size_t i, j;
+	size_t i;
 
 	if (s->n_ops > PT_SITES_MAX || s->n_counters > PT_SITES_MAX ||
 	    s->n_ops < tx->op_names || s->n_counters < tx->ctr_names ||
@@ -655,12 +659,6 @@ snapshot_check(const struct pt__wire_tx *tx, const pt_snapshot *s)
 			return PT_EINVAL;
 		if (i >= tx->op_names && pt__name_check(o->name) != 0)
 			return PT_EINVAL;
-		for (j = 0; j < o->n_buckets; j++) {
-			if (o->buckets[j].index >= PT_HIST_BUCKETS ||
-			    (j > 0 && o->buckets[j].index <=
-			    o->buckets[j - 1].index))
-				return PT_EINVAL;
-		}
 	}
 	for (i = 0; i < s->n_counters; i++) {
 		const pt_counter_stats *c = &s->counters[i];
@@ -668,6 +666,20 @@ snapshot_check(const struct pt__wire_tx *tx, const pt_snapshot *s)
 		if (c->id != i + 1 || c->name == NULL)
 			return PT_EINVAL;
 		if (i >= tx->ctr_names && pt__name_check(c->name) != 0)
+			return PT_EINVAL;
+	}
+	return 0;
+}
+
+/* Checks that the buckets of o are in range and ascending. */
+static int
+op_check(const pt_op_stats *o)
+{
+	size_t j;
+
+	for (j = 0; j < o->n_buckets; j++) {
+		if (o->buckets[j].index >= PT_HIST_BUCKETS ||
+		    (j > 0 && o->buckets[j].index <= o->buckets[j - 1].index))
 			return PT_EINVAL;
 	}
 	return 0;
@@ -834,12 +846,156 @@ op_changed(const pt_op_stats *o, const pt_op_stats *b, size_t nch)
 	    o->min_ns != b->min_ns || o->max_ns != b->max_ns;
 }
 
+/*
+ * What the encoder prepares before writing a frame, so that once the frame
+ * is written nothing can fail: copies of the operations the viewer gets
+ * (which become tx->prev's), and names of new counters.
+ */
+struct enc_prep {
+	pt_bucket	**buckets;	/* by op index; for sent ops */
+	uint8_t		 *send;		/* by op index: 1 if it may have changed */
+	char		**op_names;	/* by op index, for new ops */
+	char		**ctr_names;	/* by counter index, for new counters */
+};
+
+static void
+prep_free(struct enc_prep *p, size_t n_ops, size_t n_ctr)
+{
+	size_t i;
+
+	if (p->buckets != NULL)
+		for (i = 0; i < n_ops; i++)
+			free(p->buckets[i]);
+	if (p->op_names != NULL)
+		for (i = 0; i < n_ops; i++)
+			free(p->op_names[i]);
+	if (p->ctr_names != NULL)
+		for (i = 0; i < n_ctr; i++)
+			free(p->ctr_names[i]);
+	free(p->buckets);
+	free(p->send);
+	free(p->op_names);
+	free(p->ctr_names);
+}
+
+/*
+ * Decides which operations to look at (all of them without versions, after
+ * a FULL or when new; else those whose version moved), checks them and
+ * copies them; makes room in tx->prev.  0, PT_EINVAL or PT_ENOMEM.
+ */
+static int
+prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
+    int full, struct enc_prep *p)
+{
+	pt_snapshot *prev = tx->prev;
+	size_t i, n_prev = prev != NULL ? prev->n_ops : 0;
+	pt_counter_stats *nc;
+	pt_op_stats *no;
+	uint64_t *nv;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	if (s->n_ops > 0 &&
+	    ((p->buckets = calloc(s->n_ops, sizeof *p->buckets)) == NULL ||
+	    (p->send = calloc(s->n_ops, 1)) == NULL ||
+	    (p->op_names = calloc(s->n_ops, sizeof *p->op_names)) == NULL))
+		return PT_ENOMEM;
+	if (s->n_counters > 0 && (p->ctr_names = calloc(s->n_counters,
+	    sizeof *p->ctr_names)) == NULL)
+		return PT_ENOMEM;
+	for (i = 0; i < s->n_ops; i++) {
+		const pt_op_stats *o = &s->ops[i];
+
+		p->send[i] = ver == NULL || full || i >= n_prev ||
+		    tx->sent_ver == NULL || tx->sent_ver[i] != ver[i];
+		if (!p->send[i])
+			continue;
+		if ((rc = op_check(o)) != 0)
+			return rc;
+		if (o->n_buckets > 0 && (p->buckets[i] =
+		    buckets_dup(o->buckets, o->n_buckets)) == NULL)
+			return PT_ENOMEM;
+		if (i >= n_prev && (p->op_names[i] = strdup(o->name)) == NULL)
+			return PT_ENOMEM;
+	}
+	for (i = prev != NULL ? prev->n_counters : 0; i < s->n_counters; i++)
+		if ((p->ctr_names[i] = strdup(s->counters[i].name)) == NULL)
+			return PT_ENOMEM;
+	if (prev == NULL && (prev = tx->prev = pt__snapshot_alloc(0, 0)) == NULL)
+		return PT_ENOMEM;
+	if (s->n_ops > n_prev) {
+		if ((no = reallocarray(prev->ops, s->n_ops, sizeof *no)) == NULL)
+			return PT_ENOMEM;
+		prev->ops = no;
+	}
+	if (s->n_ops > n_prev || tx->sent_ver == NULL) {
+		if ((nv = reallocarray(tx->sent_ver, s->n_ops + 1,
+		    sizeof *nv)) == NULL)
+			return PT_ENOMEM;
+		tx->sent_ver = nv;
+	}
+	if (s->n_counters > prev->n_counters) {
+		if ((nc = reallocarray(prev->counters, s->n_counters,
+		    sizeof *nc)) == NULL)
+			return PT_ENOMEM;
+		prev->counters = nc;
+	}
+	return 0;
+}
+
+/* Makes tx->prev what the viewer now has: s, with the copies of p. */
+static void
+prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
+    struct enc_prep *p)
+{
+	pt_snapshot *prev = tx->prev;
+	size_t i;
+
+	header_copy(prev, s);
+	for (i = 0; i < s->n_ops; i++) {
+		pt_op_stats *d = &prev->ops[i];
+		const char *name;
+
+		if (!p->send[i])
+			continue;
+		if (i < prev->n_ops) {
+			name = d->name;
+			free(d->buckets);
+		} else {
+			name = p->op_names[i];
+			p->op_names[i] = NULL;
+		}
+		*d = s->ops[i];
+		d->name = name;
+		d->buckets = p->buckets[i];
+		p->buckets[i] = NULL;
+		tx->sent_ver[i] = ver != NULL ? ver[i] : 0;
+	}
+	prev->n_ops = s->n_ops;
+	for (i = 0; i < s->n_counters; i++) {
+		if (i >= prev->n_counters) {
+			prev->counters[i].name = p->ctr_names[i];
+			p->ctr_names[i] = NULL;
+		}
+		prev->counters[i].id = s->counters[i].id;
+		prev->counters[i].value = s->counters[i].value;
+	}
+	prev->n_counters = s->n_counters;
+}
+
 int
 pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
     struct pt__buf *out)
 {
+	return pt__wire_encode_snapshot_ver(tx, s, NULL, out);
+}
+
+int
+pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
+    const uint64_t *ver, struct pt__buf *out)
+{
 	struct bchange *ch = NULL;
-	pt_snapshot *copy = NULL;
+	struct enc_prep prep;
 	struct pt__enc e;
 	size_t start, i, j, nch, nchanged;
 	struct guess g;
@@ -851,11 +1007,10 @@ pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
 	if ((rc = snapshot_check(tx, s)) != 0)
 		return rc;
 	full = need_full(tx, s);
-	if ((copy = pt__snapshot_copy(s)) == NULL)
-		return PT_ENOMEM;
-	if ((ch = reallocarray(NULL, PT_HIST_BUCKETS, sizeof *ch)) == NULL) {
-		pt_snapshot_free(copy);
-		return PT_ENOMEM;
+	if ((rc = prep_make(tx, s, ver, full, &prep)) != 0 ||
+	    (ch = reallocarray(NULL, PT_HIST_BUCKETS, sizeof *ch)) == NULL) {
+		prep_free(&prep, s->n_ops, s->n_counters);
+		return rc != 0 ? rc : PT_ENOMEM;
 	}
 
 	enc_init(&e, out);
@@ -884,8 +1039,13 @@ pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
 		const pt_op_stats *b = !full && i < tx->prev->n_ops ?
 		    &tx->prev->ops[i] : NULL;
 
+		if (!prep.send[i])
+			continue;
 		nch = bucket_changes(&s->ops[i], b, ch);
-		nchanged += op_changed(&s->ops[i], b, nch);
+		if (op_changed(&s->ops[i], b, nch))
+			nchanged++;
+		else
+			prep.send[i] = 2;	/* unchanged after all */
 	}
 	pt__put_u64(&e, nchanged);
 	prev_id = 0;
@@ -895,9 +1055,9 @@ pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
 		    &tx->prev->ops[i] : NULL;
 		uint64_t dcount;
 
-		nch = bucket_changes(o, b, ch);
-		if (!op_changed(o, b, nch))
+		if (prep.send[i] != 1)
 			continue;
+		nch = bucket_changes(o, b, ch);
 		dcount = o->count - (b != NULL ? b->count : 0);
 		memset(&g, 0, sizeof g);
 		for (j = 0; j < nch; j++)
@@ -940,16 +1100,14 @@ pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
 	}
 	rc = pt__frame_end(&e, start);
 	free(ch);
-	if (rc != 0) {
-		pt_snapshot_free(copy);
-		return rc;
+	if (rc == 0) {
+		prep_commit(tx, s, ver, &prep);
+		tx->seq++;
+		tx->op_names = (uint32_t)s->n_ops;
+		tx->ctr_names = (uint32_t)s->n_counters;
 	}
-	pt_snapshot_free(tx->prev);
-	tx->prev = copy;
-	tx->seq++;
-	tx->op_names = (uint32_t)s->n_ops;
-	tx->ctr_names = (uint32_t)s->n_counters;
-	return 0;
+	prep_free(&prep, s->n_ops, s->n_counters);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */

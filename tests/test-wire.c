@@ -892,6 +892,7 @@ test_roundtrip_hand(void)
 
 		/* The tail of an unchanged snapshot: 0 ops, 0 counters. */
 		t2.prev = pt__snapshot_copy(tx.prev);
+		t2.sent_ver = NULL;
 		n = encode(&t2, s2, &frame);
 		payload_of(frame, n, &p, &n);
 		CU_ASSERT(p[n - 1] == 0 && p[n - 2] == 0);
@@ -1087,6 +1088,158 @@ test_roundtrip_real(void)
 	CU_ASSERT(pt_snapshot_find_op(rx.cur, "real.parse")->count == 0);
 	pt_snapshot_free(s);
 
+	pt__wire_tx_done(&tx);
+	pt__wire_rx_done(&rx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The agent's incremental snapshots                                         */
+/* ------------------------------------------------------------------------ */
+
+static pt_site inc_sites[3] = {
+	PT_SITE_INIT("inc.a", PT_KIND_OP),
+	PT_SITE_INIT("inc.zero", PT_KIND_OP),
+	PT_SITE_INIT("inc.late", PT_KIND_OP),
+};
+static pt_site inc_ctr = PT_SITE_INIT("inc.ctr", PT_KIND_COUNTER);
+
+/* Operations and counters of a and b agree (times aside). */
+static int
+stats_equal(const pt_snapshot *a, const pt_snapshot *b)
+{
+	size_t i;
+
+	if (a->n_ops != b->n_ops || a->n_counters != b->n_counters ||
+	    a->reset_epoch != b->reset_epoch)
+		return 0;
+	for (i = 0; i < a->n_ops; i++) {
+		const pt_op_stats *x = &a->ops[i], *y = &b->ops[i];
+
+		if (strcmp(x->name, y->name) != 0 || x->count != y->count ||
+		    x->total_ns != y->total_ns || x->min_ns != y->min_ns ||
+		    x->max_ns != y->max_ns || x->p99_ns != y->p99_ns ||
+		    x->n_buckets != y->n_buckets || (x->n_buckets > 0 &&
+		    memcmp(x->buckets, y->buckets,
+		    x->n_buckets * sizeof *x->buckets) != 0))
+			return 0;
+	}
+	for (i = 0; i < a->n_counters; i++)
+		if (a->counters[i].value != b->counters[i].value)
+			return 0;
+	return 1;
+}
+
+static void *
+inc_thread(void *arg)
+{
+	(void)arg;
+	pt_record_ns(&inc_sites[0], 7777);
+	pt_record_ns(&inc_sites[1], 0);
+	return NULL;
+}
+
+/*
+ * One step: refresh the cache, compare it with a full snapshot, send it
+ * with versions and check what arrives; changed tells how many operations
+ * the frame must carry (-1: do not check).  Returns 1, or 0 when the clock's
+ * calibration moved (in its first 2 s), which merges everything again and
+ * makes the counts of changes meaningless.
+ */
+static int
+inc_step(struct pt__snapcache *c, struct pt__wire_tx *tx,
+    struct pt__wire_rx *rx, int changed)
+{
+	pt_snapshot *full = NULL, *got = NULL;
+	double tick = c->tick_ns;
+	const uint8_t *p;
+	struct pt__buf b;
+	struct hdr h;
+	size_t n;
+
+	CU_ASSERT_FATAL(pt__snapshot_refresh(c) == 0);
+	if (c->tick_ns != tick)
+		changed = -1;
+	CU_ASSERT_FATAL(pt_snapshot_take(&full) == 0);
+	CU_ASSERT(stats_equal(c->cur, full));
+	pt__buf_init(&b, BUF_MAX);
+	CU_ASSERT_FATAL(pt__wire_encode_snapshot_ver(tx, c->cur, c->ver,
+	    &b) == 0);
+	payload_of(pt__buf_head(&b), b.len, &p, &n);
+	peek_hdr(p, n, &h);
+	if (changed >= 0)
+		CU_ASSERT_EQUAL(h.changed_ops, (uint64_t)changed);
+	CU_ASSERT_FATAL(pt__wire_decode_snapshot(rx, p, n, &got) == 0);
+	CU_ASSERT(snap_equal(c->cur, got));
+	pt_snapshot_free(got);
+	pt_snapshot_free(full);
+	pt__buf_free(&b);
+	return changed >= 0;
+}
+
+/*
+ * The agent's snapshot, refreshed in place, always equals a full one:
+ * after events (zero-length ones too), none, a thread's exit, a new
+ * operation and a reset; the encoder skips unchanged operations by their
+ * version.
+ */
+static void
+test_incremental(void)
+{
+	struct pt__snapcache c;
+	struct pt__wire_tx tx;
+	struct pt__wire_rx rx;
+	pthread_t t;
+	uint64_t gen;
+	int i;
+
+	memset(&c, 0, sizeof c);
+	pt__wire_tx_init(&tx);
+	pt__wire_rx_init(&rx);
+	pt_site_register(&inc_sites[0]);
+	pt_site_register(&inc_sites[1]);
+	for (i = 0; i < 100; i++)
+		pt_record_ns(&inc_sites[0], 1000 + (uint64_t)i * 10);
+	pt_counter_add(&inc_ctr, 5);
+	inc_step(&c, &tx, &rx, -1);
+
+	/* Nothing happened: no operation merged again, none sent. */
+	gen = c.gen;
+	if (inc_step(&c, &tx, &rx, 0))
+		CU_ASSERT_EQUAL(c.gen, gen);
+
+	/* A zero-length event changes its operation, and only it. */
+	gen = c.gen;
+	pt_record_ns(&inc_sites[1], 0);
+	if (inc_step(&c, &tx, &rx, 1))
+		CU_ASSERT_EQUAL(c.gen, gen + 1);
+
+	/* A counter alone. */
+	gen = c.gen;
+	pt_counter_add(&inc_ctr, -2);
+	if (inc_step(&c, &tx, &rx, 0))
+		CU_ASSERT_EQUAL(c.gen, gen);
+
+	/* A thread that records and exits (its slots retire). */
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, inc_thread, NULL) == 0);
+	pthread_join(t, NULL);
+	inc_step(&c, &tx, &rx, 2);
+	gen = c.gen;
+	if (inc_step(&c, &tx, &rx, 0))
+		CU_ASSERT_EQUAL(c.gen, gen);
+
+	/* A new operation. */
+	pt_record_ns(&inc_sites[2], 123456);
+	inc_step(&c, &tx, &rx, 1);
+
+	/* A reset: everything again, from zero. */
+	CU_ASSERT(pt_reset() == 0);
+	pt_record_ns(&inc_sites[0], 5);
+	inc_step(&c, &tx, &rx, -1);
+	for (i = 0; i < 1000; i++)
+		pt_record_ns(&inc_sites[i % 3], (uint64_t)i * 3);
+	inc_step(&c, &tx, &rx, 3);
+
+	pt__snapcache_free(&c);
 	pt__wire_tx_done(&tx);
 	pt__wire_rx_done(&rx);
 }
@@ -1933,6 +2086,7 @@ main(void)
 		{ "epoch change and FULL", test_epoch_full },
 		{ "encoder input checks", test_encode_invalid },
 		{ "round trip, real snapshots", test_roundtrip_real },
+		{ "incremental snapshots", test_incremental },
 		{ "malformed header", test_malformed_header },
 		{ "malformed names", test_malformed_names },
 		{ "malformed ops and counters", test_malformed_ops },
