@@ -192,6 +192,12 @@ main(int argc, char **argv)
 
 	s3 = pt__snapshot_copy(s2);
 	op_add(&s3->ops[0], 5000, 1, s3->tick_ns);
+	/* Many events spread like the earlier ones: the predicted form. */
+	for (i = 0; i < 3000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		op_add(&s3->ops[2], 2000 + (seed >> 40) % 60000, 1,
+		    s3->tick_ns);
+	}
 	s3->counters[1].value = 0;
 	s3->time_ns += 1000000000;
 	ok(pt__wire_encode_snapshot(&tx, s3, &b), "snapshot 3");

@@ -28,7 +28,7 @@
 /* ------------------------------------------------------------------------ */
 
 #define PT__PROTO_MAGIC		0x504f5450u	/* "PTOP" little-endian */
-#define PT__PROTO_VERSION	1
+#define PT__PROTO_VERSION	2	/* 2: predicted bucket form */
 #define PT__FRAME_HDR		8
 #define PT__FRAME_MAX		(16u << 20)	/* 16 MiB, header included */
 
@@ -204,6 +204,8 @@ pt_snapshot *pt__snapshot_copy(const pt_snapshot *s);
 /* Test hook: non-zero makes the encoder use only the list form of bucket
  * changes (to measure what the packed form saves).  0 by default. */
 extern int pt__wire_force_list;
+/* Test hook: non-zero keeps the encoder from the predicted form. */
+extern int pt__wire_no_pred;
 
 /* ------------------------------------------------------------------------ */
 /* sockpath.c: where sockets live, and whether that place is safe            */

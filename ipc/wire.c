@@ -37,9 +37,9 @@
  * change) and whenever a count went down; a delta must carry the epoch of
  * the receiver's previous snapshot.
  *
- * The bucket changes of an operation come in one of two forms, chosen by
- * the sender per operation, whichever is shorter; bit 0 of the bucket
- * header says which:
+ * The bucket changes of an operation come in one of three forms, chosen by
+ * the sender per operation, whichever is shortest; the bucket header says
+ * which:
  *
  *   list (bit 0 = 0): header = n << 1, then n x (index gap, zigzag delta):
  *       the index before the first is -1, gaps are >= 1 (indexes strictly
@@ -57,6 +57,18 @@
  *       Rice-coded: gap >> k in unary (that many 1 bits, then a 0), then
  *       the low k bits of the gap, least significant first.  The stream
  *       ends at a byte boundary; its padding bits must be 0.
+ *
+ *   predicted (header = (11 + k) << 2 | 3, k 0 .. 20): for the busy
+ *       operations whose new events fall much like the old ones.  The first
+ *       changed bucket's index as a zigzag difference from the op's first
+ *       non-empty bucket before (0 if none), the number of buckets from it
+ *       to the last changed one minus 1, then a bit stream (as above) of
+ *       one Rice-coded zigzag residual per bucket of that span: the
+ *       bucket's change minus its prediction, round(D x B / S) in integer
+ *       arithmetic, where D is the op's count delta (at most 2^62), B the
+ *       bucket's count before and S the sum of all its buckets before (the
+ *       prediction is 0 when S is 0).  A change of 0 leaves the bucket
+ *       alone; at least one bucket must change.
  *
  * A list change costs at least two bytes; a packed event one to three bits
  * in a dense histogram, which is what keeps a typical delta small: ~100 new
@@ -80,6 +92,8 @@
 #define ERRMSG_SEND_MAX		255	/* longest error message sent */
 #define PACK_K_MAX		10	/* gaps are < PT_HIST_BUCKETS < 2^11 */
 #define PACK_EVENTS_MAX		(1u << 20) /* sender's cap of packed events */
+#define PRED_K_MAX		20	/* Rice parameter of predicted residuals */
+#define PRED_DCOUNT_MAX		((uint64_t)1 << 62) /* sender's cap */
 
 /* The fewest bytes a changed op and a changed counter take on the wire. */
 #define OP_MIN_BYTES		6
@@ -88,6 +102,7 @@
 #define NAME_MIN_BYTES		2
 
 int pt__wire_force_list;
+int pt__wire_no_pred;
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -109,6 +124,32 @@ static uint64_t
 zigzag(int64_t v)
 {
 	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* The sum of a histogram's buckets, saturating at UINT64_MAX. */
+static uint64_t
+hist_sum(const pt_bucket *b, size_t n)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sum = b[i].count > UINT64_MAX - sum ? UINT64_MAX :
+		    sum + b[i].count;
+	return sum;
+}
+
+/*
+ * The predicted change of a bucket holding base of the sum events before:
+ * the op's new events, dcount, spread like the old ones.  Integer arithmetic,
+ * so both ends compute the same figure.
+ */
+static uint64_t
+pred_of(uint64_t base, uint64_t dcount, uint64_t sum)
+{
+	if (sum == 0 || base == 0)
+		return 0;
+	return (uint64_t)(((unsigned __int128)dcount * base + sum / 2) / sum);
 }
 
 static size_t
@@ -723,6 +764,18 @@ bucket_changes(const pt_op_stats *o, const pt_op_stats *base,
 	return n;
 }
 
+/* The index of the first non-empty bucket of o (NULL or none: 0). */
+static uint32_t
+first_bucket(const pt_op_stats *o)
+{
+	size_t i;
+
+	for (i = 0; o != NULL && i < o->n_buckets; i++)
+		if (o->buckets[i].count != 0)
+			return o->buckets[i].index;
+	return 0;
+}
+
 /* Bits of the packed stream with parameter k. */
 static uint64_t
 packed_bits(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
@@ -740,14 +793,70 @@ packed_bits(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
  * dcount is the op's count delta (for the packed header's short form).
  * Returns 0 or PT_ERANGE when neither form can carry the changes.
  */
+/*
+ * Prepares the predicted form of n changes against base: the zigzag
+ * residuals of every bucket from the first changed to the last, into zz
+ * (room for PT_HIST_BUCKETS).  Returns the bytes it takes (SIZE_MAX when it
+ * cannot carry them) and its k in *kp.
+ */
+static size_t
+pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
+    const pt_op_stats *base, uint32_t base_first, uint32_t *zz, unsigned *kp)
+{
+	const pt_bucket *bb = base != NULL ? base->buckets : NULL;
+	size_t nb = base != NULL ? base->n_buckets : 0, i, j = 0, c = 0;
+	uint64_t sum = hist_sum(bb, nb), bits, best = UINT64_MAX, pred, z;
+	uint32_t lo, hi, idx, span;
+	int64_t delta;
+	unsigned k;
+
+	if (n == 0 || dcount > PRED_DCOUNT_MAX)
+		return SIZE_MAX;
+	lo = ch[0].idx;
+	hi = ch[n - 1].idx;
+	span = hi - lo + 1;
+	for (idx = lo, i = 0; idx <= hi; idx++, i++) {
+		while (j < nb && bb[j].index < idx)
+			j++;
+		pred = pred_of(j < nb && bb[j].index == idx ? bb[j].count : 0,
+		    dcount, sum);
+		delta = 0;
+		if (c < n && ch[c].idx == idx) {
+			if (ch[c].mag > PRED_DCOUNT_MAX)
+				return SIZE_MAX;
+			delta = ch[c].neg ? -(int64_t)ch[c].mag :
+			    (int64_t)ch[c].mag;
+			c++;
+		}
+		z = zigzag(delta - (int64_t)pred);
+		if (z > UINT32_MAX)
+			return SIZE_MAX;
+		zz[i] = (uint32_t)z;
+	}
+	for (k = 0; k <= PRED_K_MAX; k++) {
+		bits = (uint64_t)span * (1 + k);
+		for (i = 0; i < span; i++)
+			bits += zz[i] >> k;
+		if (bits < best) {
+			best = bits;
+			*kp = k;
+		}
+	}
+	return varint_len((uint64_t)(PACK_K_MAX + 1 + *kp) << 2 | 3) +
+	    varint_len(zigzag((int64_t)lo - (int64_t)base_first)) +
+	    varint_len(span - 1) + (size_t)((best + 7) / 8);
+}
+
 static int
 put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
-    uint64_t dcount, uint32_t base_first)
+    uint64_t dcount, const pt_op_stats *base)
 {
 	size_t list = varint_len((uint64_t)n << 1), packed = SIZE_MAX, i;
+	size_t pred = SIZE_MAX;
 	uint64_t events = 0, bits, best_bits = UINT64_MAX, hdr = 0;
 	int list_ok = 1, pack_ok = n > 0 && !pt__wire_force_list;
-	unsigned k, best_k = 0;
+	uint32_t base_first = first_bucket(base), zz[PT_HIST_BUCKETS];
+	unsigned k, best_k = 0, pred_k = 0;
 	struct bitw w;
 
 	for (i = 0; i < n; i++) {
@@ -777,8 +886,23 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 		packed = varint_len(hdr) + varint_len(zigzag((int64_t)ch[0].idx -
 		    (int64_t)base_first)) + (size_t)((best_bits + 7) / 8);
 	}
-	if (!list_ok && !pack_ok)
+	if (!pt__wire_force_list && !pt__wire_no_pred)
+		pred = pred_prepare(ch, n, dcount, base, base_first, zz,
+		    &pred_k);
+	if (!list_ok && !pack_ok && pred == SIZE_MAX)
 		return PT_ERANGE;
+	if (pred != SIZE_MAX && (!list_ok || pred < list) &&
+	    (!pack_ok || pred < packed)) {
+		pt__put_u64(e, (uint64_t)(PACK_K_MAX + 1 + pred_k) << 2 | 3);
+		pt__put_i64(e, (int64_t)ch[0].idx - (int64_t)base_first);
+		pt__put_u64(e, ch[n - 1].idx - ch[0].idx);
+		memset(&w, 0, sizeof w);
+		w.e = e;
+		for (i = 0; i <= ch[n - 1].idx - ch[0].idx; i++)
+			bitw_rice(&w, zz[i], pred_k);
+		bitw_flush(&w);
+		return 0;
+	}
 	if (list_ok && (!pack_ok || list <= packed)) {
 		pt__put_u64(e, (uint64_t)n << 1);
 		for (i = 0; i < n; i++) {
@@ -804,18 +928,6 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 			bitw_rice(&w, 0, best_k);
 	}
 	bitw_flush(&w);
-	return 0;
-}
-
-/* The index of the first non-empty bucket of o (NULL or none: 0). */
-static uint32_t
-first_bucket(const pt_op_stats *o)
-{
-	size_t i;
-
-	for (i = 0; o != NULL && i < o->n_buckets; i++)
-		if (o->buckets[i].count != 0)
-			return o->buckets[i].index;
 	return 0;
 }
 
@@ -1071,7 +1183,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		    (b != NULL ? b->min_ns : 0)));
 		pt__put_i64(&e, (int64_t)(o->max_ns -
 		    (b != NULL ? b->max_ns : 0)));
-		rc = put_buckets(&e, ch, nch, dcount, first_bucket(b));
+		rc = put_buckets(&e, ch, nch, dcount, b);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;
 		prev_id = o->id;
@@ -1170,13 +1282,21 @@ names_drop(char **names, uint32_t have, uint32_t added)
 	}
 }
 
-/* Fills op id from base (NULL: zero), naming it. */
+/*
+ * Fills op id from base (NULL: zero), naming it.  With a base (an op of the
+ * receiver's current snapshot, which the new one replaces) the name and the
+ * buckets are taken over rather than copied: base keeps its n_buckets, so
+ * ops_give_back() can return them if the frame turns out malformed.
+ */
 static int
 op_from_base(pt_op_stats *op, uint32_t id, const char *name,
-    const pt_op_stats *base)
+    pt_op_stats *base)
 {
 	op->id = id;
-	if ((op->name = strdup(name)) == NULL)
+	if (base != NULL && base->name != NULL) {
+		op->name = base->name;
+		base->name = NULL;
+	} else if ((op->name = strdup(name)) == NULL)
 		return PT_ENOMEM;
 	if (base == NULL)
 		return 0;
@@ -1190,20 +1310,101 @@ op_from_base(pt_op_stats *op, uint32_t id, const char *name,
 	op->p90_ns = base->p90_ns;
 	op->p99_ns = base->p99_ns;
 	op->p999_ns = base->p999_ns;
-	if (base->n_buckets > 0) {
-		if ((op->buckets = buckets_dup(base->buckets,
-		    base->n_buckets)) == NULL)
-			return PT_ENOMEM;
-		op->n_buckets = base->n_buckets;
-	}
+	op->buckets = base->buckets;
+	op->n_buckets = base->n_buckets;
+	base->buckets = NULL;
 	return 0;
 }
 
-/* Reads the bucket changes of one op into ch; returns how many or < 0. */
-static int
-buckets_decode(struct pt__dec *d, uint64_t dcount, uint32_t base_first,
-    struct dchange *ch)
+/*
+ * Undoes op_from_base() for the first n ops of s taken from cur, and the
+ * counter names taken: a malformed frame leaves the receiver as it was.
+ */
+static void
+ops_give_back(pt_snapshot *s, pt_snapshot *cur, size_t n, size_t n_ctr)
 {
+	size_t i;
+
+	if (cur == NULL)
+		return;
+	for (i = 0; i < n && i < cur->n_ops && i < s->n_ops; i++) {
+		pt_op_stats *o = &cur->ops[i], *t = &s->ops[i];
+
+		if (o->name == NULL && t->name != NULL) {
+			o->name = t->name;
+			t->name = NULL;
+		}
+		if (o->buckets == NULL && o->n_buckets > 0 &&
+		    t->buckets != NULL) {
+			o->buckets = t->buckets;
+			t->buckets = NULL;
+			t->n_buckets = 0;
+		}
+	}
+	for (i = 0; i < n_ctr && i < cur->n_counters && i < s->n_counters;
+	    i++) {
+		if (cur->counters[i].name == NULL &&
+		    s->counters[i].name != NULL) {
+			cur->counters[i].name = s->counters[i].name;
+			s->counters[i].name = NULL;
+		}
+	}
+}
+
+/* Reads the bucket changes of one op into ch; returns how many or < 0. */
+/*
+ * Reads the predicted form after its header (k): the residuals of the
+ * buckets from the first changed to the last, against base's shape.
+ */
+static int
+pred_decode(struct pt__dec *d, unsigned k, uint64_t dcount,
+    const pt_bucket *bb, size_t nb, struct dchange *ch)
+{
+	uint64_t sum = hist_sum(bb, nb), span, pred, z, i;
+	uint32_t lo, base_first = nb > 0 ? bb[0].index : 0;
+	size_t j = 0;
+	struct bitr r;
+	int64_t first, delta;
+	int n = 0;
+
+	first = pt__get_i64(d);
+	span = pt__get_u64max(d, PT_HIST_BUCKETS - 1) + 1;
+	if (d->err != 0 || first < -(int64_t)base_first ||
+	    first >= (int64_t)(PT_HIST_BUCKETS - base_first) ||
+	    dcount > PRED_DCOUNT_MAX)
+		return PT_EPROTO;
+	lo = (uint32_t)((int64_t)base_first + first);
+	/* Every bucket of the span takes at least one bit. */
+	if (lo + span > PT_HIST_BUCKETS || span > (uint64_t)dec_left(d) * 8)
+		return PT_EPROTO;
+	bitr_init(&r, d);
+	for (i = 0; i < span; i++) {
+		uint32_t idx = lo + (uint32_t)i;
+
+		z = bitr_rice(&r, k, UINT32_MAX);
+		if (d->err != 0)
+			return PT_EPROTO;
+		while (j < nb && bb[j].index < idx)
+			j++;
+		pred = pred_of(j < nb && bb[j].index == idx ? bb[j].count : 0,
+		    dcount, sum);
+		delta = (int64_t)pred + (int64_t)((z >> 1) ^ (0 - (z & 1)));
+		if (delta == 0)
+			continue;
+		ch[n].idx = idx;
+		ch[n++].delta = delta;
+	}
+	bitr_finish(&r);
+	if (d->err != 0 || n == 0)
+		return PT_EPROTO;
+	return n;
+}
+
+static int
+buckets_decode(struct pt__dec *d, uint64_t dcount, const pt_bucket *bb,
+    size_t nb, struct dchange *ch)
+{
+	uint32_t base_first = nb > 0 ? bb[0].index : 0;
 	uint64_t hdr, n, i, events, idx, gap;
 	struct bitr r;
 	unsigned k;
@@ -1212,6 +1413,12 @@ buckets_decode(struct pt__dec *d, uint64_t dcount, uint32_t base_first,
 	hdr = pt__get_u64(d);
 	if (d->err != 0)
 		return PT_EPROTO;
+	if ((hdr & 3) == 3 && (hdr >> 2) > PACK_K_MAX) {
+		if ((hdr >> 2) > PACK_K_MAX + 1 + PRED_K_MAX)
+			return PT_EPROTO;
+		return pred_decode(d, (unsigned)(hdr >> 2) - PACK_K_MAX - 1,
+		    dcount, bb, nb, ch);
+	}
 	if ((hdr & 1) == 0) {
 		n = hdr >> 1;
 		if (n > PT_HIST_BUCKETS || n > dec_left(d) / 2)
@@ -1311,7 +1518,8 @@ buckets_apply(pt_op_stats *op, const struct dchange *ch, size_t n)
 		}
 		j++;
 	}
-	free(op->buckets);
+	/* The old array stays with its owner (the receiver's current
+	 * snapshot, see op_from_base()), which frees it. */
 	op->buckets = m > 0 ? nb : NULL;
 	op->n_buckets = m;
 	if (m == 0)
@@ -1326,8 +1534,9 @@ int
 pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
     size_t n, pt_snapshot **out)
 {
-	const pt_snapshot *cur;
+	pt_snapshot *cur;
 	struct dchange *ch = NULL;
+	const pt_bucket *old;
 	pt_snapshot *s = NULL, *copy = NULL;
 	uint32_t new_ops = 0, new_ctrs = 0, n_ops, n_ctrs, id, next;
 	uint64_t seq, flags, nchanged, i, gap, dcount, dtotal;
@@ -1424,12 +1633,16 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		op->max_ns += (uint64_t)pt__get_i64(&d);
 		if (d.err != 0 || (op->count > 0 && op->min_ns > op->max_ns))
 			goto out;
-		nch = buckets_decode(&d, dcount, op->n_buckets > 0 ?
-		    op->buckets[0].index : 0, ch);
+		nch = buckets_decode(&d, dcount, op->buckets, op->n_buckets,
+		    ch);
 		if (nch < 0)
 			goto out;
+		old = op->buckets;
 		if ((rc = buckets_apply(op, ch, (size_t)nch)) != 0)
 			goto out;
+		/* The old buckets, taken from cur, go back to it. */
+		if (op->buckets != old && old != NULL)
+			cur->ops[id - 1].buckets = (pt_bucket *)old;
 		memset(&g, 0, sizeof g);
 		for (j = 0; j < nch; j++)
 			guess_add(&g, ch[j].idx, ch[j].delta);
@@ -1451,7 +1664,11 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		pt_counter_stats *c = &s->counters[id - 1];
 
 		c->id = id;
-		if ((c->name = strdup(rx->ctr_names[id - 1])) == NULL)
+		if (cur != NULL && id <= cur->n_counters &&
+		    cur->counters[id - 1].name != NULL) {
+			c->name = cur->counters[id - 1].name;	/* given back */
+			cur->counters[id - 1].name = NULL;	/* on failure */
+		} else if ((c->name = strdup(rx->ctr_names[id - 1])) == NULL)
 			goto out;
 		if (cur != NULL && id <= cur->n_counters)
 			c->value = cur->counters[id - 1].value;
@@ -1497,6 +1714,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	free(ch);
 	return 0;
 out:
+	ops_give_back(s, cur, s->n_ops, s->n_counters);
 	names_drop(rx->op_names, rx->n_op_names, new_ops);
 	names_drop(rx->ctr_names, rx->n_ctr_names, new_ctrs);
 	pt_snapshot_free(s);
