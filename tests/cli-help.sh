@@ -8,7 +8,7 @@
 out=$("$PERFTOP" --help) || fail "--help exited non-zero"
 for word in attach list dump record reset --help --version \
     --format text json prometheus -o --interval --count --duration \
-    --readonly --output-dir --window PERFTOP_SOCKET_DIR; do
+    --readonly --output-dir --window --input --line PERFTOP_SOCKET_DIR; do
 	grep -q -e "$word" <<<"$out" || fail "--help does not mention $word"
 done
 [ "$("$PERFTOP" -h)" = "$out" ] || fail "-h differs from --help"

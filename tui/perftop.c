@@ -52,6 +52,7 @@ static const char usage_text[] =
 "       perftop PID [attach options]\n"
 "       perftop list\n"
 "       perftop dump PID [--format text|json|prometheus]\n"
+"       perftop dump --input FILE [--line N] [--format text|json|prometheus]\n"
 "       perftop record PID -o FILE [--interval SECONDS]\n"
 "                      [--count N | --duration SECONDS]\n"
 "       perftop reset PID\n"
@@ -63,6 +64,7 @@ static const char usage_text[] =
 "  attach PID   full-screen live view of the process (also: perftop PID)\n"
 "  list         attachable processes: PID, name, uptime, socket\n"
 "  dump PID     print one snapshot of the process's statistics\n"
+"  dump -I FILE convert a snapshot file or a recording (its last snapshot)\n"
 "  record PID   write snapshots to a file, JSON Lines, one snapshot a line\n"
 "  reset PID    reset the process's statistics (every viewer sees it)\n"
 "\n"
@@ -75,6 +77,10 @@ static const char usage_text[] =
 "\n"
 "Options of dump:\n"
 "  -f, --format FORMAT     text (default), json or prometheus\n"
+"  -I, --input FILE        read a snapshot file or a recording (- is\n"
+"                          standard input) instead of asking a process\n"
+"      --line N            with --input: line N of a recording (default:\n"
+"                          its last complete line)\n"
 "\n"
 "Options of record:\n"
 "  -o, --output FILE       the file to write (required; - is stdout)\n"
@@ -124,6 +130,17 @@ vmessage(const char *fmt, va_list ap)
 	one_line(buf);
 	end_progress();
 	fprintf(stderr, PROG ": %s\n", buf);
+}
+
+/* Prints one line on stderr, a note or a warning; goes on. */
+static void __attribute__((format(printf, 1, 2)))
+note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
 }
 
 /* Prints one error line and exits with status 1. */
@@ -791,23 +808,100 @@ print:
 
 enum dump_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROMETHEUS };
 
+struct dump_opts {
+	enum dump_format format;
+	const char	*input;		/* --input FILE, or NULL */
+	long long	 line;		/* --line N, or 0 */
+};
+
 static void
 dump_option(int c, const char *arg, void *ctx)
 {
-	enum dump_format *f = ctx;
+	struct dump_opts *o = ctx;
 	char b[40];
 
-	if (c != 'f')
-		return;
-	if (strcmp(arg, "text") == 0)
-		*f = FORMAT_TEXT;
-	else if (strcmp(arg, "json") == 0)
-		*f = FORMAT_JSON;
-	else if (strcmp(arg, "prometheus") == 0)
-		*f = FORMAT_PROMETHEUS;
-	else
-		usage_error("dump: unknown format '%s' (text, json or "
-		    "prometheus)", shown(arg, b, sizeof b));
+	switch (c) {
+	case 'f':
+		if (strcmp(arg, "text") == 0)
+			o->format = FORMAT_TEXT;
+		else if (strcmp(arg, "json") == 0)
+			o->format = FORMAT_JSON;
+		else if (strcmp(arg, "prometheus") == 0)
+			o->format = FORMAT_PROMETHEUS;
+		else
+			usage_error("dump: unknown format '%s' (text, json or "
+			    "prometheus)", shown(arg, b, sizeof b));
+		break;
+	case 'I':
+		if (*arg == '\0')
+			usage_error("dump: --input: empty file name");
+		o->input = arg;
+		break;
+	case 'L':
+		o->line = parse_whole("--line", arg, 1, LLONG_MAX);
+		break;
+	}
+}
+
+/*
+ * Reads the snapshot of a snapshot file, or line `line` (0: the last
+ * complete line) of a recording, at path ("-": standard input).  Dies with
+ * the reader's one line ("FILE:LINE: what") when the file is not right; a
+ * recording whose last line was cut off is used all the same, with a note.
+ */
+static pt_snapshot *
+dump_load(const char *path, long long line)
+{
+	char name[PATH_MAX], err[PATH_MAX + 512];
+	struct reader_info info;
+	pt_snapshot *s;
+	FILE *f;
+	int rc;
+
+	if (strcmp(path, "-") == 0) {
+		strlcpy(name, "standard input", sizeof name);
+		f = stdin;
+	} else {
+		shown(path, name, sizeof name);
+		if ((f = fopen(path, "re")) == NULL)
+			die("cannot open %s: %s", name, strerror(errno));
+	}
+	rc = reader_load(f, name, (uintmax_t)line, NULL, &s, &info, err,
+	    sizeof err);
+	if (f != stdin)
+		fclose(f);
+	if (rc < 0)
+		die("%s", err);
+	if (info.cut > 0)
+		note("%s:%ju: incomplete last line (no newline at its end: the "
+		    "recording was cut off), skipped; converting line %ju",
+		    name, info.cut, info.line);
+	return s;
+}
+
+/* Writes s to stdout in format; 0 or a PT_E* code. */
+static int
+dump_write(enum dump_format format, const pt_snapshot *s)
+{
+	char *text;
+	int rc = 0;
+
+	signal(SIGPIPE, SIG_DFL);
+	switch (format) {
+	case FORMAT_TEXT:
+		rc = export_text(stdout, s);
+		break;
+	case FORMAT_JSON:
+		if ((text = export_json_pretty(s, NULL)) == NULL)
+			return PT_ENOMEM;
+		rc = fputs(text, stdout) < 0 ? PT_ESYS : 0;
+		free(text);
+		break;
+	case FORMAT_PROMETHEUS:
+		rc = export_prometheus(stdout, s);
+		break;
+	}
+	return rc;
 }
 
 static int
@@ -815,42 +909,41 @@ cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
+		{ "input", required_argument, NULL, 'I' },
+		{ "line", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum dump_format format = FORMAT_TEXT;
+	struct dump_opts o = { .format = FORMAT_TEXT };
 	struct pt__client *c;
 	struct pt__event ev;
-	char *pos[1], *text;
+	pt_snapshot *s;
+	char *pos[1];
 	pid_t pid;
 	int rc, npos;
 
-	npos = parse_options("dump", argc, argv, "f:h", longopts, dump_option,
-	    &format, pos, 1);
-	pid = the_pid("dump", npos, pos);
-
-	c = connect_or_die(pid);
-	if ((rc = pt__client_request(c)) < 0)
-		die_stream(pid, rc);
-	wait_event(c, pid, PT__EV_SNAPSHOT, &ev);
-	pt__client_close(c);
-
-	signal(SIGPIPE, SIG_DFL);
-	switch (format) {
-	case FORMAT_TEXT:
-		rc = export_text(stdout, ev.snap);
-		break;
-	case FORMAT_JSON:
-		if ((text = export_json_pretty(ev.snap, NULL)) == NULL)
-			die("out of memory");
-		rc = fputs(text, stdout) < 0 ? PT_ESYS : 0;
-		free(text);
-		break;
-	case FORMAT_PROMETHEUS:
-		rc = export_prometheus(stdout, ev.snap);
-		break;
+	npos = parse_options("dump", argc, argv, "f:I:h", longopts, dump_option,
+	    &o, pos, 1);
+	if (o.input != NULL) {
+		if (npos > 0)
+			usage_error("dump: give a PID or --input FILE, not "
+			    "both");
+		s = dump_load(o.input, o.line);
+	} else {
+		if (o.line > 0)
+			usage_error("dump: --line needs --input FILE");
+		if (npos == 0)
+			usage_error("dump: missing PID (or --input FILE)");
+		pid = the_pid("dump", npos, pos);
+		c = connect_or_die(pid);
+		if ((rc = pt__client_request(c)) < 0)
+			die_stream(pid, rc);
+		wait_event(c, pid, PT__EV_SNAPSHOT, &ev);
+		pt__client_close(c);
+		s = ev.snap;
 	}
-	pt_snapshot_free(ev.snap);
+	rc = dump_write(o.format, s);
+	pt_snapshot_free(s);
 	if (rc == PT_ENOMEM)
 		die("out of memory");
 	finish_stdout();

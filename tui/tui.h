@@ -84,6 +84,94 @@ int	 export_snapshot_file(const char *dir, const pt_snapshot *s,
 	    char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------ */
+/* parse.c, reader.c: snapshot files and recordings read back (jansson)      */
+/* ------------------------------------------------------------------------ */
+
+/* The longest line of a recording, and the largest snapshot file. */
+#define READER_LINE_MAX		((size_t)64 << 20)	/* 64 MiB */
+/*
+ * The most jansson may allocate while it parses one of them.  A snapshot
+ * at the library's limits (65536 operations and 65536 counters, names of
+ * 127 bytes) needs 132 MiB; JSON made to blow up ("[[],[],...]") takes 35
+ * times its length.  parse.c installs the allocator that keeps count
+ * (json_set_alloc_funcs: malloc and free underneath, so it changes nothing
+ * else).
+ */
+#define READER_JSON_MAX		((size_t)256 << 20)	/* 256 MiB */
+
+/* Limits of the reader; a field left 0 takes the default above. */
+struct reader_limits {
+	size_t		 line_max;	/* READER_LINE_MAX */
+	size_t		 json_max;	/* READER_JSON_MAX */
+};
+
+/*
+ * parse.c: parses len bytes of text as one snapshot object (format
+ * "perftop-snapshot", version 1, as export_json() makes it) and checks
+ * every member: types, ranges (no negative count, min <= max when count >
+ * 0, names as the library accepts them, no name twice), no unknown member
+ * ("view" is allowed and ignored).  On success stores a new snapshot in
+ * *out (pt_snapshot_free() frees it; ids 1..n in file order, no buckets,
+ * tick_ns 1) and returns 0.  Otherwise returns -1 with err saying what is
+ * wrong and where in the object: "operations[3].count: not an unsigned
+ * integer (-1)"; for a JSON syntax error, *errline (when not NULL) gets
+ * the line of the text.  lim may be NULL (the defaults).
+ */
+int	 reader_parse(const char *text, size_t len,
+	    const struct reader_limits *lim, pt_snapshot **out,
+	    size_t *errline, char *err, size_t errlen);
+
+/*
+ * parse.c: 1 when a and b hold the same data as far as the JSON carries it
+ * (header, memory, names, ids and figures of every operation and counter);
+ * mean_ns may differ beyond the 15 significant digits export_json()
+ * writes.  0 otherwise.
+ */
+int	 reader_same(const pt_snapshot *a, const pt_snapshot *b);
+
+/* What reader_each() found. */
+struct reader_info {
+	int		 document;	/* a snapshot file (else a recording) */
+	uintmax_t	 lines;		/* complete lines read */
+	uintmax_t	 line;		/* the line of the last snapshot */
+	uintmax_t	 cut;		/* the last line, without a newline, was
+					   skipped: its number (else 0) */
+};
+
+/* Takes each snapshot read (and must free it); non-zero stops. */
+typedef int (*reader_fn)(pt_snapshot *s, uintmax_t line, void *arg);
+
+/*
+ * reader.c: reads f, which name names in messages: a snapshot file, whose
+ * first line is "{" (an indented JSON object, as `dump --format json` and
+ * `w` write it), or a recording (JSON Lines, as `record` writes it: one
+ * compact snapshot object a line).  Gives fn every snapshot in file order,
+ * with its line number (1 for a snapshot file), stopping after line
+ * stop_at when not 0.  A recording's last line without a newline (a
+ * recorder killed mid-line) is skipped and noted in info->cut.  A line (a
+ * snapshot file) longer than lim->line_max bytes, or whose JSON needs more
+ * than lim->json_max bytes, is an error, so memory stays bounded however
+ * long the file (lim may be NULL: the defaults).  Returns 0, what fn
+ * returned when it was not 0, or -1 with err in one line, "NAME:LINE:
+ * what" ("NAME: what" when no line applies): an empty file, an empty line,
+ * invalid JSON, a bad snapshot (see reader_parse), a read error.
+ */
+int	 reader_each(FILE *f, const char *name,
+	    const struct reader_limits *lim, uintmax_t stop_at, reader_fn fn,
+	    void *arg, struct reader_info *info, char *err, size_t errlen);
+
+/*
+ * reader.c: one snapshot of f: that of a snapshot file, or line `line` of
+ * a recording (0: its last complete line).  Every line up to it is
+ * checked.  Returns 0 with *out, or -1 with err in one line (also: no such
+ * line, the line is the cut one, a recording with no complete line, a
+ * line asked of a snapshot file).
+ */
+int	 reader_load(FILE *f, const char *name, uintmax_t line,
+	    const struct reader_limits *lim, pt_snapshot **out,
+	    struct reader_info *info, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
 /* format.c: human units for the live view (no curses)                       */
 /* ------------------------------------------------------------------------ */
 
