@@ -35,7 +35,7 @@ gone() {
 stop_daemon() {
 	local pid=$1 err=$2 p keep=()
 	kill -TERM "$pid" 2>/dev/null
-	wait_until 5 gone "$pid" || fail "daemon child $pid did not stop on SIGTERM"
+	wait_until 20 gone "$pid" || fail "daemon child $pid did not stop on SIGTERM within 20 s"
 	[ ! -s "$err" ] || fail "daemon child $pid: $(cat "$err")"
 	for p in "${PT_PIDS[@]}"; do
 		[ "$p" = "$pid" ] || keep+=("$p")

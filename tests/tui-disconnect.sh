@@ -35,9 +35,10 @@ srv.bind(path)
 srv.listen(4)
 while True:
     conn, _ = srv.accept()
-    conn.recv(64)                                   # HELLO
+    hello = conn.recv(64)                           # HELLO
+    version = hello[12]         # after the header and the magic: speak it
     name = b"fake-agent"
-    welcome = (varint(1) + varint(pid << 1) + varint(len(name)) + name +
+    welcome = (varint(version) + varint(pid << 1) + varint(len(name)) + name +
                varint(time.time_ns()) + varint(5 * 10**9))
     conn.sendall(frame(2, welcome))                 # WELCOME
     conn.recv(64)                                   # SUBSCRIBE

@@ -31,6 +31,7 @@
 
 #include <bsd/string.h>
 
+#define DRAIN_BUDGET_NS	(50 * 1000000ULL)	/* per batch of snapshots */
 #define CONNECT_TIMEOUT_MS	3000
 #define STATUS_MS		8000	/* how long a message stays */
 #define RECHECK_MS		1000	/* is a disconnected target gone? */
@@ -316,14 +317,21 @@ view_resubscribe(struct view *v, int interval_ms)
 	    fmt_interval(b, sizeof b, interval_ms));
 }
 
-/* Takes in everything the agent sent. */
-static void
+/*
+ * Takes in what the agent sent, for at most DRAIN_BUDGET_NS: a view that
+ * fell behind (a slow terminal, a huge target) still gets back to its keys
+ * and screen between batches.  Returns 1 if it stopped with more to read.
+ */
+static int
 client_drain(struct view *v)
 {
 	struct pt__event ev;
+	uint64_t t0 = now_ns();
 	int rc;
 
 	while (v->client != NULL) {
+		if (now_ns() - t0 > DRAIN_BUDGET_NS)
+			return 1;
 		if ((rc = pt__client_next(v->client, 0, &ev)) == 0)
 			break;
 		if (rc < 0) {
@@ -359,6 +367,7 @@ client_drain(struct view *v)
 			break;
 		}
 	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -399,7 +408,7 @@ static void
 run_loop(struct view *v)
 {
 	struct pollfd fds[3];
-	int n, empty_reads = 0;
+	int n, empty_reads = 0, backlog = 0;
 	char drain[64];
 
 	v->dirty = 1;
@@ -433,7 +442,8 @@ run_loop(struct view *v)
 		fds[2].fd = pt__client_fd(v->client);	/* -1: ignored */
 		fds[0].events = fds[1].events = fds[2].events = POLLIN;
 		fds[0].revents = fds[1].revents = fds[2].revents = 0;
-		n = poll(fds, 3, poll_timeout(v));
+		/* With frames left over from the last batch, only a look. */
+		n = poll(fds, 3, backlog ? 0 : poll_timeout(v));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -442,8 +452,8 @@ run_loop(struct view *v)
 		if (fds[0].revents & POLLIN)
 			while (read(sig_pipe[0], drain, sizeof drain) > 0)
 				;
-		if (fds[2].revents != 0)
-			client_drain(v);
+		if (fds[2].revents != 0 || backlog)
+			backlog = client_drain(v);
 		if (fds[1].revents & (POLLERR | POLLNVAL)) {
 			v->exit_status = 1;	/* the terminal is gone */
 			break;
