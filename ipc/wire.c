@@ -808,7 +808,7 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 	uint64_t sum = hist_sum(bb, nb), bits, best = UINT64_MAX, pred, z;
 	uint32_t lo, hi, idx, span;
 	int64_t delta;
-	unsigned k;
+	unsigned k, k0;
 
 	if (n == 0 || dcount > PRED_DCOUNT_MAX)
 		return SIZE_MAX;
@@ -833,7 +833,13 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 			return SIZE_MAX;
 		zz[i] = (uint32_t)z;
 	}
-	for (k = 0; k <= PRED_K_MAX; k++) {
+	/* The best k is near log2 of the mean residual: try around it. */
+	for (z = 0, i = 0; i < span; i++)
+		z += zz[i];
+	z /= span;
+	for (k0 = 0; k0 < PRED_K_MAX && ((uint64_t)1 << (k0 + 1)) <= z + 1; k0++)
+		;
+	for (k = k0 > 0 ? k0 - 1 : 0; k <= k0 + 1 && k <= PRED_K_MAX; k++) {
 		bits = (uint64_t)span * (1 + k);
 		for (i = 0; i < span; i++)
 			bits += zz[i] >> k;
@@ -1153,8 +1159,10 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 
 		if (!prep.send[i])
 			continue;
-		nch = bucket_changes(&s->ops[i], b, ch);
-		if (op_changed(&s->ops[i], b, nch))
+		/* Figures that moved say enough; else look at the buckets. */
+		nch = op_changed(&s->ops[i], b, 0) ? 0 :
+		    bucket_changes(&s->ops[i], b, ch);
+		if (nch > 0 || op_changed(&s->ops[i], b, 0))
 			nchanged++;
 		else
 			prep.send[i] = 2;	/* unchanged after all */
