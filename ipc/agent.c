@@ -62,6 +62,14 @@
 #define DUE_SLACK_NS		(1 * 1000000ull)
 #define MS			1000000ull
 
+/*
+ * A viewer whose socket takes nothing (it is stopped, or its terminal is
+ * stuck) gets no new snapshot while the last one waits: it is owed one,
+ * made fresh when the socket drains, so it costs the program no work and
+ * no memory.  One that takes no byte for this long is dropped.
+ */
+int pt__agent_stall_ms = 60000;
+
 enum viewer_state {
 	V_FREE = 0,
 	V_HELLO,		/* connected, HELLO not seen yet */
@@ -75,6 +83,7 @@ struct viewer {
 	uint32_t	 interval_ms;	/* 0: not streaming */
 	uint64_t	 due;		/* next streamed snapshot (ns) */
 	int		 want;		/* owed a snapshot now */
+	uint64_t	 stall_from;	/* the socket refused bytes since (0: no) */
 	struct pt__buf	 in;
 	struct pt__buf	 out;
 	struct pt__wire_tx tx;
@@ -153,12 +162,16 @@ viewer_flush(struct viewer *v)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			pt__buf_consume(&v->out, (size_t)n);
+			v->stall_from = 0;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (v->stall_from == 0)
+				v->stall_from = pt__mono_ns();
 			return 0;
+		}
 		return -1;
 	}
 	/* Give back the memory of a viewer that was far behind once. */
@@ -441,11 +454,20 @@ accept_viewers(uint64_t now)
 /* Timers and snapshots                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* Whether v is owed a snapshot; a viewer still sending the last waits. */
 static int
 is_due(const struct viewer *v, uint64_t now)
 {
-	return v->state == V_READY && (v->want ||
+	return v->state == V_READY && v->out.len == 0 && (v->want ||
 	    (v->interval_ms != 0 && v->due <= now + DUE_SLACK_NS));
+}
+
+/* Whether v's socket has taken nothing for too long. */
+static int
+is_stalled(const struct viewer *v, uint64_t now)
+{
+	return v->state == V_READY && v->out.len > 0 && v->stall_from != 0 &&
+	    now - v->stall_from >= (uint64_t)pt__agent_stall_ms * MS;
 }
 
 /*
@@ -466,6 +488,8 @@ run_timers(uint64_t now)
 		if (v->state == V_HELLO && now >= v->deadline)
 			viewer_fail(v, PT_ETIMEDOUT, "no HELLO within %d ms",
 			    PT__HANDSHAKE_MS);
+		else if (is_stalled(v, now))
+			viewer_close(v);
 	}
 	for (i = 0; i < PT__VIEWERS_MAX; i++) {
 		v = &agent.viewers[i];
@@ -513,7 +537,13 @@ poll_timeout(uint64_t now)
 		v = &agent.viewers[i];
 		if (v->state == V_HELLO && v->deadline < next)
 			next = v->deadline;
-		else if (v->state == V_READY && v->want)
+		else if (v->state == V_READY && v->out.len > 0) {
+			/* Owed nothing until its socket drains (POLLOUT). */
+			if (v->stall_from != 0 && v->stall_from +
+			    (uint64_t)pt__agent_stall_ms * MS < next)
+				next = v->stall_from +
+				    (uint64_t)pt__agent_stall_ms * MS;
+		} else if (v->state == V_READY && v->want)
 			next = now;
 		else if (v->state == V_READY && v->interval_ms != 0 &&
 		    v->due < next)

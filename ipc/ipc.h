@@ -34,6 +34,9 @@
 
 #define PT__HANDSHAKE_MS	2000	/* HELLO must arrive within this */
 #define PT__VIEWER_BUF_MAX	(8u << 20)	/* unsent bytes per viewer */
+/* How long a viewer's socket may take no byte before the agent drops it
+ * (ms; 60,000; tests shorten it). */
+extern int pt__agent_stall_ms;
 #define PT__VIEWERS_MAX		64
 #define PT__INTERVAL_MIN_MS	10
 #define PT__INTERVAL_MAX_MS	60000
