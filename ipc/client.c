@@ -257,8 +257,8 @@ connect_to(int fd, pid_t pid, const char *path, uint64_t deadline,
 
 /* Sends HELLO and waits for WELCOME (or ERROR); 0 or a PT_E* code. */
 static int
-handshake(struct pt__client *c, pid_t pid, uint64_t deadline, char *err,
-    size_t errlen)
+handshake(struct pt__client *c, pid_t pid, uint64_t deadline, int req,
+    char *err, size_t errlen)
 {
 	const uint8_t *p;
 	uint16_t type;
@@ -271,6 +271,7 @@ handshake(struct pt__client *c, pid_t pid, uint64_t deadline, char *err,
 	 * ERROR, if any, is still there to read, so look for it.
 	 */
 	if ((rc = pt__msg_hello(&c->out)) == 0 &&
+	    (!req || (rc = pt__msg_empty(&c->out, PT__MSG_SNAPSHOT_REQ)) == 0) &&
 	    (rc = flush_out(c, deadline)) == PT_ECLOSED)
 		rc = 0;
 	if (rc != 0) {
@@ -327,8 +328,29 @@ handshake(struct pt__client *c, pid_t pid, uint64_t deadline, char *err,
 	return 0;
 }
 
+static int	client_open(pid_t, int, int, struct pt__client **, char *,
+	    size_t);
+
 int
 pt__client_open(pid_t pid, int timeout_ms, struct pt__client **out,
+    char *err, size_t errlen)
+{
+	return client_open(pid, timeout_ms, 0, out, err, errlen);
+}
+
+int
+pt__client_open_req(pid_t pid, int timeout_ms, struct pt__client **out,
+    char *err, size_t errlen)
+{
+	return client_open(pid, timeout_ms, 1, out, err, errlen);
+}
+
+/*
+ * Connects to pid's agent and says HELLO (followed by SNAPSHOT_REQ with req,
+ * so that a one-shot client needs a single round trip).
+ */
+static int
+client_open(pid_t pid, int timeout_ms, int req, struct pt__client **out,
     char *err, size_t errlen)
 {
 	struct pt__client *c;
@@ -398,7 +420,7 @@ pt__client_open(pid_t pid, int timeout_ms, struct pt__client **out,
 	}
 	if ((rc = connect_to(c->fd, pid, path, deadline, err, errlen)) != 0)
 		goto fail;
-	if ((rc = handshake(c, pid, deadline, err, errlen)) != 0)
+	if ((rc = handshake(c, pid, deadline, req, err, errlen)) != 0)
 		goto fail;
 	c->rx.pid = c->welcome.pid;
 	strlcpy(c->rx.process, c->welcome.process, sizeof c->rx.process);

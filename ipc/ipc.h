@@ -262,6 +262,10 @@ struct pt__event {
  */
 int	pt__client_open(pid_t pid, int timeout_ms, struct pt__client **out,
 	    char *err, size_t errlen);
+/* The same, asking for a snapshot in the same round trip as the HELLO
+ * (for one-shot clients such as perftop dump). */
+int	pt__client_open_req(pid_t pid, int timeout_ms,
+	    struct pt__client **out, char *err, size_t errlen);
 void	pt__client_close(struct pt__client *c);
 const struct pt__welcome *pt__client_welcome(const struct pt__client *c);
 /* The socket, for poll(); readable means pt__client_next may have news. */

@@ -419,20 +419,32 @@ open_error(pid_t pid, int rc, char *err, size_t errlen)
 	}
 }
 
+/*
+ * Connects to pid's agent or dies with a clear message; with req, a
+ * snapshot is asked for in the same round trip.
+ */
 static struct pt__client *
-connect_or_die(pid_t pid)
+connect_or_die_req(pid_t pid, int req)
 {
 	struct pt__client *c = NULL;
 	char err[256] = "";
 	int rc;
 
-	rc = pt__client_open(pid, CONNECT_TIMEOUT_MS, &c, err, sizeof err);
+	rc = req ? pt__client_open_req(pid, CONNECT_TIMEOUT_MS, &c, err,
+	    sizeof err) : pt__client_open(pid, CONNECT_TIMEOUT_MS, &c, err,
+	    sizeof err);
 	if (rc < 0 || c == NULL) {
 		if (err[0] == '\0')
 			open_error(pid, rc < 0 ? rc : PT_ESYS, err, sizeof err);
 		die("%s", err);
 	}
 	return c;
+}
+
+static struct pt__client *
+connect_or_die(pid_t pid)
+{
+	return connect_or_die_req(pid, 0);
 }
 
 /* Is pid gone: no such process, or a zombie nobody has reaped yet? */
@@ -935,9 +947,7 @@ cmd_dump(int argc, char **argv)
 		if (npos == 0)
 			usage_error("dump: missing PID (or --input FILE)");
 		pid = the_pid("dump", npos, pos);
-		c = connect_or_die(pid);
-		if ((rc = pt__client_request(c)) < 0)
-			die_stream(pid, rc);
+		c = connect_or_die_req(pid, 1);
 		wait_event(c, pid, PT__EV_SNAPSHOT, &ev);
 		pt__client_close(c);
 		s = ev.snap;
