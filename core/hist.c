@@ -77,19 +77,56 @@ pt_hist_quantile(const pt_bucket *b, size_t n, uint64_t count, double tick_ns,
 	return (uint64_t)llround(v);
 }
 
+/* Clamps a quantile's value to [min_ns, max_ns] (when max_ns is set). */
+static uint64_t
+quantile_value(uint32_t idx, double tick_ns, uint64_t min_ns, uint64_t max_ns)
+{
+	double v = pt__hist_mid(idx) * tick_ns;
+
+	if (max_ns > 0) {
+		if (v < (double)min_ns)
+			v = (double)min_ns;
+		if (v > (double)max_ns)
+			v = (double)max_ns;
+	}
+	return (uint64_t)llround(v);
+}
+
+/*
+ * The four percentiles in one walk over the buckets (the view finishes
+ * thousands of operations a second); the same figures as
+ * pt_hist_quantile().
+ */
 void
 pt_op_stats_finish(pt_op_stats *op, double tick_ns)
 {
 	static const double qs[4] = { 0.50, 0.90, 0.99, 0.999 };
 	uint64_t *out[4] = { &op->p50_ns, &op->p90_ns, &op->p99_ns,
 	    &op->p999_ns };
-	uint64_t hist_count = 0;
-	size_t i;
+	uint64_t hist_count = 0, rank[4], seen = 0;
+	size_t i, k = 0;
 
 	for (i = 0; i < op->n_buckets; i++)
 		hist_count += op->buckets[i].count;
 	op->mean_ns = op->count ? (double)op->total_ns / (double)op->count : 0;
-	for (i = 0; i < 4; i++)
-		*out[i] = pt_hist_quantile(op->buckets, op->n_buckets,
-		    hist_count, tick_ns, qs[i], op->min_ns, op->max_ns);
+	if (hist_count == 0 || op->n_buckets == 0 || op->buckets == NULL) {
+		for (k = 0; k < 4; k++)
+			*out[k] = 0;
+		return;
+	}
+	for (k = 0; k < 4; k++) {
+		rank[k] = (uint64_t)ceil(qs[k] * (double)hist_count);
+		if (rank[k] == 0)
+			rank[k] = 1;
+	}
+	k = 0;
+	for (i = 0; i < op->n_buckets && k < 4; i++) {
+		seen += op->buckets[i].count;
+		for (; k < 4 && seen >= rank[k]; k++)
+			*out[k] = quantile_value(op->buckets[i].index, tick_ns,
+			    op->min_ns, op->max_ns);
+	}
+	for (; k < 4; k++)
+		*out[k] = quantile_value(op->buckets[op->n_buckets - 1].index,
+		    tick_ns, op->min_ns, op->max_ns);
 }
