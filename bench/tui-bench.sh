@@ -8,7 +8,11 @@
 #
 #   tui_cpu_percent       perftop's CPU time (utime + stime from
 #                         /proc/PID/stat) over N seconds (default 10), as a
-#                         percentage of one core.  Target: <= 5.
+#                         percentage of one core, once the view's history
+#                         for its 10 s window is full (from 12 s after it
+#                         started).  Target: <= 5.
+#   tui_cpu_percent_filling  the same over the view's first 10 s, while
+#                         that history fills (informational).
 #   tui_key_latency_ms    from tmux send-keys of a key that changes the
 #                         header (2 and 9 alternately: sort by COUNT / by
 #                         TOTAL) to the first capture-pane showing the
@@ -56,17 +60,24 @@ hz=$(getconf CLK_TCK)
 ops=$(tmux_ capture-pane -p -t main | sed -n 2p | grep -o 'of [0-9]*' | head -n 1)
 echo "# perftop pid $pid attached to perftop-demo pid $DEMO_PID with --sites $sites"
 echo "# refresh 0.1 s; operations shown: ${ops#of }; $(nproc) CPUs; $(uname -sr)"
-sleep 2	# warm-up
-
 # ---- CPU ----------------------------------------------------------------------
+# Two figures: the first 10 s, while the view fills its history of the
+# "last N seconds" window (10 s by default: it allocates as it goes), and
+# then the steady state, once that history is full (the main figure).
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat"; }
-t0=$(now_ns)
-c0=$(cpu_ticks)
-sleep "$seconds"
-c1=$(cpu_ticks)
-t1=$(now_ns)
-cpu=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v ns="$((t1 - t0))" \
-    'BEGIN { printf "%.2f", c / hz / (ns / 1e9) * 100 }')
+cpu_pct() {	# cpu_pct SECONDS: perftop's CPU over that long, in %
+	local t0 c0 c1 t1
+	t0=$(now_ns)
+	c0=$(cpu_ticks)
+	sleep "$1"
+	c1=$(cpu_ticks)
+	t1=$(now_ns)
+	awk -v c="$((c1 - c0))" -v hz="$hz" -v ns="$((t1 - t0))" \
+	    'BEGIN { printf "%.2f", c / hz / (ns / 1e9) * 100 }'
+}
+echo "tui_cpu_percent_filling: $(cpu_pct 10)"
+sleep 2
+cpu=$(cpu_pct "$seconds")
 echo "tui_cpu_percent: $cpu"
 
 # ---- Key to screen ----------------------------------------------------------

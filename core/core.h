@@ -221,6 +221,18 @@ struct pt__op_acc {
 void		pt__retire_thread(struct pt__thread *t);
 /* Allocates an empty snapshot with room for the given numbers of entries. */
 pt_snapshot	*pt__snapshot_alloc(size_t n_ops, size_t n_counters);
+/*
+ * Shared storage: blocks with a reference count in front, for the names and
+ * buckets of the snapshots the perftop client decodes, which share what did
+ * not change with the snapshot before (a view gets thousands a second).  A
+ * snapshot whose pt_internal has PT__SNAP_SHARED holds one reference to each
+ * of its names and bucket arrays; pt_snapshot_free() drops them.
+ */
+#define PT__SNAP_SHARED		0x1u
+void		*pt__sh_alloc(size_t bytes);	/* one reference; NULL: ENOMEM */
+void		*pt__sh_ref(const void *p);	/* p, one more reference */
+void		 pt__sh_unref(const void *p);	/* NULL is allowed */
+char		*pt__sh_strdup(const char *s);
 /* Copies name into the snapshot's own storage; NULL when out of memory. */
 const char	*pt__snapshot_strdup(pt_snapshot *s, const char *name);
 void		 pt__snapshot_atfork_child(void);

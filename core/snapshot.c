@@ -298,6 +298,102 @@ pt__snapshot_strdup(pt_snapshot *s, const char *name)
 	return strdup(name != NULL ? name : "");
 }
 
+/*
+ * A shared block: the count and its size class, then the data (aligned for
+ * pt_bucket).  Blocks come in power-of-two sizes and freed ones are kept
+ * for reuse, a few thousand per size: a view decoding thousands of changed
+ * histograms a second would otherwise spend a third of its time in malloc
+ * searching its bins for blocks of every odd size.
+ */
+struct sh_blk {
+	uint32_t	refs;
+	uint32_t	cls;		/* capacity 1 << (cls + SH_MIN_SHIFT) */
+	struct sh_blk	*next;		/* on a free list */
+	unsigned char	data[];
+};
+
+#define SH_BLK(p)	((struct sh_blk *)(void *)((unsigned char *)(p) - \
+			    offsetof(struct sh_blk, data)))
+#define SH_MIN_SHIFT	6		/* 64 bytes */
+#define SH_CLASSES	16		/* up to 2 MiB; bigger: malloc */
+#define SH_KEEP_BYTES	(16u << 20)	/* kept per class at most */
+
+static pthread_mutex_t	 sh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sh_blk	*sh_free[SH_CLASSES];
+static size_t		 sh_kept[SH_CLASSES];	/* bytes */
+
+void *
+pt__sh_alloc(size_t bytes)
+{
+	struct sh_blk *b = NULL;
+	uint32_t cls = 0;
+
+	while (cls < SH_CLASSES &&
+	    ((size_t)1 << (cls + SH_MIN_SHIFT)) < bytes)
+		cls++;
+	if (cls < SH_CLASSES) {
+		pthread_mutex_lock(&sh_lock);
+		if ((b = sh_free[cls]) != NULL) {
+			sh_free[cls] = b->next;
+			sh_kept[cls] -= (size_t)1 << (cls + SH_MIN_SHIFT);
+		}
+		pthread_mutex_unlock(&sh_lock);
+		if (b == NULL)
+			b = malloc(sizeof *b + ((size_t)1 << (cls +
+			    SH_MIN_SHIFT)));
+	} else if (bytes <= SIZE_MAX - sizeof *b)
+		b = malloc(sizeof *b + bytes);
+	if (b == NULL)
+		return NULL;
+	b->refs = 1;
+	b->cls = cls;
+	return b->data;
+}
+
+void *
+pt__sh_ref(const void *p)
+{
+	if (p != NULL)
+		__atomic_add_fetch(&SH_BLK(p)->refs, 1, __ATOMIC_RELAXED);
+	return (void *)p;
+}
+
+void
+pt__sh_unref(const void *p)
+{
+	struct sh_blk *b;
+	size_t size;
+
+	if (p == NULL)
+		return;
+	b = SH_BLK(p);
+	if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (b->cls < SH_CLASSES) {
+		size = (size_t)1 << (b->cls + SH_MIN_SHIFT);
+		pthread_mutex_lock(&sh_lock);
+		if (sh_kept[b->cls] + size <= SH_KEEP_BYTES) {
+			b->next = sh_free[b->cls];
+			sh_free[b->cls] = b;
+			sh_kept[b->cls] += size;
+			b = NULL;
+		}
+		pthread_mutex_unlock(&sh_lock);
+	}
+	free(b);
+}
+
+char *
+pt__sh_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *c;
+
+	if ((c = pt__sh_alloc(n)) != NULL)
+		memcpy(c, s, n);
+	return c;
+}
+
 void
 pt_snapshot_free(pt_snapshot *s)
 {
@@ -305,6 +401,18 @@ pt_snapshot_free(pt_snapshot *s)
 
 	if (s == NULL)
 		return;
+	if (s->pt_internal & PT__SNAP_SHARED) {
+		for (i = 0; i < s->n_ops; i++) {
+			pt__sh_unref(s->ops[i].name);
+			pt__sh_unref(s->ops[i].buckets);
+		}
+		for (i = 0; i < s->n_counters; i++)
+			pt__sh_unref(s->counters[i].name);
+		free(s->ops);
+		free(s->counters);
+		free(s);
+		return;
+	}
 	for (i = 0; i < s->n_ops; i++) {
 		free((char *)s->ops[i].name);
 		free(s->ops[i].buckets);

@@ -321,6 +321,9 @@ typedef struct pt_snapshot {
 	pt_op_stats	*ops;
 	size_t		 n_counters;
 	pt_counter_stats *counters;
+	/* The library's bookkeeping of how the snapshot holds its names and
+	 * buckets; 0 (calloc) in a snapshot you build yourself. */
+	uint32_t	 pt_internal;
 } pt_snapshot;
 
 /*

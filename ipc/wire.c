@@ -503,9 +503,9 @@ pt__wire_rx_done(struct pt__wire_rx *rx)
 	uint32_t i;
 
 	for (i = 0; i < rx->n_op_names; i++)
-		free(rx->op_names[i]);
+		pt__sh_unref(rx->op_names[i]);
 	for (i = 0; i < rx->n_ctr_names; i++)
-		free(rx->ctr_names[i]);
+		pt__sh_unref(rx->ctr_names[i]);
 	free(rx->op_names);
 	free(rx->ctr_names);
 	pt_snapshot_free(rx->cur);
@@ -1265,9 +1265,9 @@ names_decode(struct pt__dec *d, char ***names, uint32_t have, uint32_t *added)
 		pt__get_str(d, buf, PT_NAME_MAX);
 		if (d->err != 0 || pt__name_check(buf) != 0)
 			goto fail;
-		if ((grown[have + i] = strdup(buf)) == NULL) {
+		if ((grown[have + i] = pt__sh_strdup(buf)) == NULL) {
 			while (i > 0)
-				free(grown[have + --i]);
+				pt__sh_unref(grown[have + --i]);
 			return PT_ENOMEM;
 		}
 	}
@@ -1275,7 +1275,7 @@ names_decode(struct pt__dec *d, char ***names, uint32_t have, uint32_t *added)
 	return 0;
 fail:
 	while (i > 0)
-		free(grown[have + --i]);
+		pt__sh_unref(grown[have + --i]);
 	return PT_EPROTO;
 }
 
@@ -1285,29 +1285,23 @@ names_drop(char **names, uint32_t have, uint32_t added)
 	uint32_t i;
 
 	for (i = 0; i < added; i++) {
-		free(names[have + i]);
+		pt__sh_unref(names[have + i]);
 		names[have + i] = NULL;
 	}
 }
 
 /*
- * Fills op id from base (NULL: zero), naming it.  With a base (an op of the
- * receiver's current snapshot, which the new one replaces) the name and the
- * buckets are taken over rather than copied: base keeps its n_buckets, so
- * ops_give_back() can return them if the frame turns out malformed.
+ * Fills op id of a decoded (shared) snapshot from base (NULL: zero): its
+ * name and buckets are the receiver's, shared, not copied.
  */
-static int
+static void
 op_from_base(pt_op_stats *op, uint32_t id, const char *name,
-    pt_op_stats *base)
+    const pt_op_stats *base)
 {
 	op->id = id;
-	if (base != NULL && base->name != NULL) {
-		op->name = base->name;
-		base->name = NULL;
-	} else if ((op->name = strdup(name)) == NULL)
-		return PT_ENOMEM;
+	op->name = pt__sh_ref(name);
 	if (base == NULL)
-		return 0;
+		return;
 	op->count = base->count;
 	op->total_ns = base->total_ns;
 	op->min_ns = base->min_ns;
@@ -1318,45 +1312,38 @@ op_from_base(pt_op_stats *op, uint32_t id, const char *name,
 	op->p90_ns = base->p90_ns;
 	op->p99_ns = base->p99_ns;
 	op->p999_ns = base->p999_ns;
-	op->buckets = base->buckets;
-	op->n_buckets = base->n_buckets;
-	base->buckets = NULL;
-	return 0;
+	op->buckets = pt__sh_ref(base->buckets);
+	op->n_buckets = base->buckets != NULL ? base->n_buckets : 0;
 }
 
 /*
- * Undoes op_from_base() for the first n ops of s taken from cur, and the
- * counter names taken: a malformed frame leaves the receiver as it was.
+ * Another reference to a decoded snapshot's contents: a new snapshot
+ * sharing its names and buckets.  NULL when out of memory.
  */
-static void
-ops_give_back(pt_snapshot *s, pt_snapshot *cur, size_t n, size_t n_ctr)
+static pt_snapshot *
+snapshot_share(const pt_snapshot *s)
 {
+	pt_snapshot *c;
 	size_t i;
 
-	if (cur == NULL)
-		return;
-	for (i = 0; i < n && i < cur->n_ops && i < s->n_ops; i++) {
-		pt_op_stats *o = &cur->ops[i], *t = &s->ops[i];
-
-		if (o->name == NULL && t->name != NULL) {
-			o->name = t->name;
-			t->name = NULL;
-		}
-		if (o->buckets == NULL && o->n_buckets > 0 &&
-		    t->buckets != NULL) {
-			o->buckets = t->buckets;
-			t->buckets = NULL;
-			t->n_buckets = 0;
-		}
+	if ((c = pt__snapshot_alloc(s->n_ops, s->n_counters)) == NULL)
+		return NULL;
+	header_copy(c, s);
+	c->pt_internal = PT__SNAP_SHARED;
+	if (s->n_ops > 0)
+		memcpy(c->ops, s->ops, s->n_ops * sizeof *c->ops);
+	if (s->n_counters > 0)
+		memcpy(c->counters, s->counters,
+		    s->n_counters * sizeof *c->counters);
+	c->n_ops = s->n_ops;
+	c->n_counters = s->n_counters;
+	for (i = 0; i < s->n_ops; i++) {
+		pt__sh_ref(c->ops[i].name);
+		pt__sh_ref(c->ops[i].buckets);
 	}
-	for (i = 0; i < n_ctr && i < cur->n_counters && i < s->n_counters;
-	    i++) {
-		if (cur->counters[i].name == NULL &&
-		    s->counters[i].name != NULL) {
-			cur->counters[i].name = s->counters[i].name;
-			s->counters[i].name = NULL;
-		}
-	}
+	for (i = 0; i < s->n_counters; i++)
+		pt__sh_ref(c->counters[i].name);
+	return c;
 }
 
 /* Reads the bucket changes of one op into ch; returns how many or < 0. */
@@ -1499,8 +1486,8 @@ buckets_apply(pt_op_stats *op, const struct dchange *ch, size_t n)
 
 	if (n == 0)
 		return 0;
-	nb = reallocarray(NULL, op->n_buckets + n, sizeof *nb);
-	if (nb == NULL)
+	if (op->n_buckets + n > SIZE_MAX / sizeof *nb ||
+	    (nb = pt__sh_alloc((op->n_buckets + n) * sizeof *nb)) == NULL)
 		return PT_ENOMEM;
 	while (i < op->n_buckets || j < n) {
 		if (j >= n || (i < op->n_buckets &&
@@ -1526,15 +1513,15 @@ buckets_apply(pt_op_stats *op, const struct dchange *ch, size_t n)
 		}
 		j++;
 	}
-	/* The old array stays with its owner (the receiver's current
-	 * snapshot, see op_from_base()), which frees it. */
+	/* The old array may be shared with the receiver's snapshot. */
+	pt__sh_unref(op->buckets);
 	op->buckets = m > 0 ? nb : NULL;
 	op->n_buckets = m;
 	if (m == 0)
-		free(nb);
+		pt__sh_unref(nb);
 	return 0;
 bad:
-	free(nb);
+	pt__sh_unref(nb);
 	return PT_EPROTO;
 }
 
@@ -1542,9 +1529,8 @@ int
 pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
     size_t n, pt_snapshot **out)
 {
-	pt_snapshot *cur;
+	const pt_snapshot *cur;
 	struct dchange *ch = NULL;
-	const pt_bucket *old;
 	pt_snapshot *s = NULL, *copy = NULL;
 	uint32_t new_ops = 0, new_ctrs = 0, n_ops, n_ctrs, id, next;
 	uint64_t seq, flags, nchanged, i, gap, dcount, dtotal;
@@ -1568,6 +1554,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		return PT_EPROTO;	/* a delta needs something to add to */
 	if ((s = pt__snapshot_alloc(0, 0)) == NULL)
 		return PT_ENOMEM;
+	s->pt_internal = PT__SNAP_SHARED;
 	s->pid = rx->pid;
 	memcpy(s->process, rx->process, sizeof s->process);
 	s->process[sizeof s->process - 1] = '\0';
@@ -1623,13 +1610,10 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		if (d.err != 0 || gap == 0 || gap > n_ops - id)
 			goto out;
 		id += (uint32_t)gap;
-		for (; next <= id; next++) {
-			rc = op_from_base(&s->ops[next - 1], next,
+		for (; next <= id; next++)
+			op_from_base(&s->ops[next - 1], next,
 			    rx->op_names[next - 1], cur != NULL &&
 			    next <= cur->n_ops ? &cur->ops[next - 1] : NULL);
-			if (rc != 0)
-				goto out;
-		}
 		rc = PT_EPROTO;
 		op = &s->ops[id - 1];
 		dcount = pt__get_u64(&d);
@@ -1645,12 +1629,8 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		    ch);
 		if (nch < 0)
 			goto out;
-		old = op->buckets;
 		if ((rc = buckets_apply(op, ch, (size_t)nch)) != 0)
 			goto out;
-		/* The old buckets, taken from cur, go back to it. */
-		if (op->buckets != old && old != NULL)
-			cur->ops[id - 1].buckets = (pt_bucket *)old;
 		memset(&g, 0, sizeof g);
 		for (j = 0; j < nch; j++)
 			guess_add(&g, ch[j].idx, ch[j].delta);
@@ -1658,13 +1638,10 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		op->mean_ns = -1;	/* changed: finished below */
 		rc = PT_EPROTO;
 	}
-	for (; next <= n_ops; next++) {
-		rc = op_from_base(&s->ops[next - 1], next,
-		    rx->op_names[next - 1], cur != NULL &&
-		    next <= cur->n_ops ? &cur->ops[next - 1] : NULL);
-		if (rc != 0)
-			goto out;
-	}
+	for (; next <= n_ops; next++)
+		op_from_base(&s->ops[next - 1], next, rx->op_names[next - 1],
+		    cur != NULL && next <= cur->n_ops ? &cur->ops[next - 1] :
+		    NULL);
 
 	/* Counters. */
 	rc = PT_ENOMEM;
@@ -1672,12 +1649,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		pt_counter_stats *c = &s->counters[id - 1];
 
 		c->id = id;
-		if (cur != NULL && id <= cur->n_counters &&
-		    cur->counters[id - 1].name != NULL) {
-			c->name = cur->counters[id - 1].name;	/* given back */
-			cur->counters[id - 1].name = NULL;	/* on failure */
-		} else if ((c->name = strdup(rx->ctr_names[id - 1])) == NULL)
-			goto out;
+		c->name = pt__sh_ref(rx->ctr_names[id - 1]);
 		if (cur != NULL && id <= cur->n_counters)
 			c->value = cur->counters[id - 1].value;
 	}
@@ -1706,7 +1678,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		if (s->ops[i].mean_ns < 0 || cur == NULL ||
 		    i >= cur->n_ops || cur->tick_ns != s->tick_ns)
 			pt_op_stats_finish(&s->ops[i], s->tick_ns);
-	if (out != NULL && (copy = pt__snapshot_copy(s)) == NULL) {
+	if (out != NULL && (copy = snapshot_share(s)) == NULL) {
 		rc = PT_ENOMEM;
 		goto out;
 	}
@@ -1722,7 +1694,6 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	free(ch);
 	return 0;
 out:
-	ops_give_back(s, cur, s->n_ops, s->n_counters);
 	names_drop(rx->op_names, rx->n_op_names, new_ops);
 	names_drop(rx->ctr_names, rx->n_ctr_names, new_ctrs);
 	pt_snapshot_free(s);
