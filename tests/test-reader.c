@@ -503,6 +503,10 @@ test_bad_operations(void)
 	    "operations[1]: min_ns 5001 is above max_ns 5000");
 	mutant_fails("operations[1].mean_ns", "-0.5",
 	    "operations[1].mean_ns: negative (-0.5)");
+	mutant_fails("operations[1].mean_ns", "1.7976931348623157e308",
+	    "operations[1]: mean_ns out of range (1.79769e+308; at most "
+	    "1.8e+19)");
+	mutant_passes("operations[1].mean_ns", "1.8e19");
 	mutant_fails("operations[1].mean_ns", "[]",
 	    "operations[1].mean_ns: not a number (an array)");
 	mutant_fails("operations[1].p999_ns", "-2",

@@ -31,6 +31,11 @@
 /* uptime_s and since_reset_s: below 1e9 s, kept to the microsecond. */
 #define SECONDS_LIMIT		1e9
 #define US_LIMIT		1000000000000000LL	/* 1e15 microseconds */
+/*
+ * mean_ns: no more than a 64-bit total (below 2^64), in few digits: a
+ * larger value written with 15 digits could round up past the limit.
+ */
+#define MEAN_LIMIT		1.8e19
 
 /* ------------------------------------------------------------------------ */
 /* jansson's memory, bounded while a text is parsed                          */
@@ -478,6 +483,9 @@ read_op(struct check *c, json_t *j, size_t i, pt_op_stats *op)
 	    get_u64(c, j, path, "p99_ns", &op->p99_ns) < 0 ||
 	    get_u64(c, j, path, "p999_ns", &op->p999_ns) < 0)
 		return -1;
+	if (op->mean_ns > MEAN_LIMIT)
+		return bad(c, path, "mean_ns out of range (%g; at most %g)",
+		    op->mean_ns, MEAN_LIMIT);
 	if (op->count > 0 && op->min_ns > op->max_ns)
 		return bad(c, path, "min_ns %" PRIu64 " is above max_ns %"
 		    PRIu64, op->min_ns, op->max_ns);

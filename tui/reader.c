@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes read from the file at a time. */
-#define READ_CHUNK		65536
+/* Bytes read from the file at a time (on the stack). */
+#define READ_CHUNK		8192
 
 /* ------------------------------------------------------------------------ */
 /* Lines                                                                     */
@@ -230,16 +230,12 @@ reader_each(FILE *f, const char *name, const struct reader_limits *lim,
     uintmax_t stop_at, reader_fn fn, void *arg, struct reader_info *info,
     char *err, size_t errlen)
 {
-	struct lines *l;
+	struct lines lines = { .f = f, .lim = lim }, *l = &lines;
 	char msg[512];
 	pt_snapshot *s;
 	int rc, ret = 0;
 
 	memset(info, 0, sizeof *info);
-	if ((l = calloc(1, sizeof *l)) == NULL)
-		return located(err, errlen, name, 0, "out of memory");
-	l->f = f;
-	l->lim = lim;
 	l->line.max = lim != NULL && lim->line_max > 0 ? lim->line_max :
 	    READER_LINE_MAX;
 
@@ -282,7 +278,6 @@ reader_each(FILE *f, const char *name, const struct reader_limits *lim,
 
 done:
 	free(l->line.p);
-	free(l);
 	return ret;
 }
 
