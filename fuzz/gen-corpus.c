@@ -1,8 +1,10 @@
 /*
- * gen-corpus.c - writes the seed corpus of fuzz-wire: valid frames and
- * streams of frames as a viewer would receive them.
+ * gen-corpus.c - writes the seed corpus of fuzz-wire (valid frames and
+ * streams of frames as a viewer would receive them) into WIRE-DIR and,
+ * when given, that of fuzz-agent (what a viewer sends an agent, handshake
+ * first, and a few mistakes) into AGENT-DIR.
  *
- * Usage: gen-corpus DIR
+ * Usage: gen-corpus WIRE-DIR [AGENT-DIR]
  */
 #include "ipc.h"
 
@@ -104,6 +106,80 @@ make(size_t n_ops, size_t n_ctr, uint64_t epoch)
 	return s;
 }
 
+/* Appends an empty message (REQ, RESET, BYE) or a SUBSCRIBE to b. */
+static void
+msg(struct pt__buf *b, uint16_t type, uint64_t interval_ms)
+{
+	if (type == PT__MSG_SUBSCRIBE)
+		ok(pt__msg_u64(b, type, interval_ms), "subscribe");
+	else
+		ok(pt__msg_empty(b, type), "message");
+}
+
+/* Writes b as file name and empties it. */
+static void
+flush_file(const char *name, struct pt__buf *b)
+{
+	write_file(name, b);
+	pt__buf_consume(b, b->len);
+}
+
+/*
+ * The agent's corpus: conversations a viewer starts, each as the bytes it
+ * sends on one connection.
+ */
+static void
+agent_corpus(void)
+{
+	struct pt__buf b;
+	struct pt__enc e = { &b, 0 };
+	size_t start;
+
+	pt__buf_init(&b, PT__FRAME_MAX);
+	ok(pt__msg_hello(&b), "hello");
+	flush_file("hello", &b);
+
+	ok(pt__msg_hello(&b), "hello");
+	msg(&b, PT__MSG_SNAPSHOT_REQ, 0);
+	msg(&b, PT__MSG_BYE, 0);
+	flush_file("dump", &b);
+
+	ok(pt__msg_hello(&b), "hello");
+	msg(&b, PT__MSG_SUBSCRIBE, 10);
+	msg(&b, PT__MSG_SUBSCRIBE, 60001);
+	msg(&b, PT__MSG_SUBSCRIBE, 0);
+	flush_file("subscribe", &b);
+
+	ok(pt__msg_hello(&b), "hello");
+	msg(&b, PT__MSG_SUBSCRIBE, 100);
+	msg(&b, PT__MSG_RESET, 0);
+	msg(&b, PT__MSG_SNAPSHOT_REQ, 0);
+	msg(&b, PT__MSG_SNAPSHOT_REQ, 0);
+	msg(&b, PT__MSG_SUBSCRIBE, 0);
+	msg(&b, PT__MSG_BYE, 0);
+	flush_file("everything", &b);
+
+	/* A viewer of protocol version 1 (a varint version after the magic). */
+	start = pt__frame_begin(&e, PT__MSG_HELLO);
+	pt__put_u32le(&e, PT__PROTO_MAGIC);
+	pt__put_u64(&e, 1);
+	ok(pt__frame_end(&e, start), "old hello");
+	flush_file("old-version", &b);
+
+	/* No handshake; then a RESET with a payload; then an ERROR. */
+	msg(&b, PT__MSG_SNAPSHOT_REQ, 0);
+	flush_file("no-hello", &b);
+	ok(pt__msg_hello(&b), "hello");
+	start = pt__frame_begin(&e, PT__MSG_RESET);
+	pt__put_u64(&e, 7);
+	ok(pt__frame_end(&e, start), "reset with a payload");
+	flush_file("bad-reset", &b);
+	ok(pt__msg_hello(&b), "hello");
+	ok(pt__msg_error(&b, PT_EPROTO, "viewer gives up"), "error");
+	flush_file("error", &b);
+	pt__buf_free(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -114,9 +190,13 @@ main(int argc, char **argv)
 	uint64_t seed = 42;
 	int i;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: gen-corpus DIR\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: gen-corpus WIRE-DIR [AGENT-DIR]\n");
 		return 2;
+	}
+	if (argc == 3) {
+		dir = argv[2];
+		agent_corpus();
 	}
 	dir = argv[1];
 	pt__buf_init(&b, PT__FRAME_MAX);
