@@ -573,6 +573,10 @@ test_duplicate_keys(void)
 	    line, p) > 0);
 	parse_fails(text, "duplicate object key near '\"count\"'");
 	free(text);
+
+	/* jansson quotes what it read, a line feed too: still one line. */
+	parse_fails("{\"format\":\"\\u0\n\"}", "invalid escape near "
+	    "'\"\\u0?'");
 	free(line);
 	pt_snapshot_free(s);
 }

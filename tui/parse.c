@@ -90,11 +90,15 @@ struct check {
 	size_t		 errlen;
 };
 
-/* Writes "PATH: MESSAGE" into the error buffer; returns -1. */
+/*
+ * Writes "PATH: MESSAGE" into the error buffer, as one line: a control
+ * character becomes '?' (jansson quotes the text near a syntax error as it
+ * is, line feeds and all).  Returns -1.
+ */
 static int __attribute__((format(printf, 3, 4)))
 bad(struct check *c, const char *path, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[256], *p;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -104,6 +108,9 @@ bad(struct check *c, const char *path, const char *fmt, ...)
 		snprintf(c->err, c->errlen, "%s: %s", path, msg);
 	else
 		snprintf(c->err, c->errlen, "%s", msg);
+	for (p = c->err; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 
