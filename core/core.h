@@ -22,6 +22,15 @@
 
 #include "perftop.h"
 
+/* AddressSanitizer builds (gcc says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define PT__ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PT__ASAN	1
+#endif
+#endif
+
 #define PT__CACHELINE	64
 #define PT__LIKELY(x)	__builtin_expect(!!(x), 1)
 #define PT__UNLIKELY(x)	__builtin_expect(!!(x), 0)

@@ -14,7 +14,7 @@
 
 #include <bsd/string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(PT__ASAN)
 /* From the sanitizer runtime (its header is not shipped with every gcc). */
 size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
@@ -70,7 +70,7 @@ pt_memory_read(pt_memory *mem)
 		mem->peak_rss_bytes = status_kb(buf, "VmHWM");
 	} else
 		rc = PT_ESYS;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(PT__ASAN)
 	/* The sanitizer's allocator replaces glibc's; ask it instead. */
 	mem->heap_bytes = __sanitizer_get_current_allocated_bytes();
 #elif defined(__GLIBC__)

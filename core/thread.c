@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(PT__ASAN)
 #include <sanitizer/lsan_interface.h>
 #define PT__LSAN_ROOT(p, n)	__lsan_register_root_region((p), (n))
 #define PT__LSAN_UNROOT(p, n)	__lsan_unregister_root_region((p), (n))

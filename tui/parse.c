@@ -3,8 +3,10 @@
  * (format "perftop-snapshot", version 1), checked member by member.
  *
  * The text is parsed by jansson (duplicate keys refused), then every
- * member is checked - its type, its range, that it is known - and the
- * first problem is reported with its path in the object:
+ * member perftop reads is checked - its type, its range - and the first
+ * problem is reported with its path in the object (members it does not
+ * know are ignored: the format allows extra ones, a newer perftop may add
+ * some):
  * "operations[3].count: not an unsigned integer (-1)".  jansson's
  * allocations while it parses are limited (json_max), since a JSON tree
  * can take 35 times the size of its text.
@@ -171,26 +173,6 @@ join(char *buf, size_t len, const char *parent, const char *key)
 /* ------------------------------------------------------------------------ */
 /* Members                                                                   */
 /* ------------------------------------------------------------------------ */
-
-/* Refuses a member of o whose key is not in keys[0..n). */
-static int
-only_keys(struct check *c, json_t *o, const char *path,
-    const char *const *keys, size_t n)
-{
-	const char *key;
-	char q[QUOTE_MAX + 8];
-	json_t *v;
-	size_t i;
-
-	json_object_foreach(o, key, v) {
-		for (i = 0; i < n && strcmp(key, keys[i]) != 0; i++)
-			;
-		if (i == n)
-			return bad(c, path, "unknown member \"%s\"",
-			    quote(q, sizeof q, key));
-	}
-	return 0;
-}
 
 /* The member key of o, or NULL with the error "PATH.key: missing". */
 static json_t *
@@ -370,25 +352,6 @@ get_name(struct check *c, json_t *o, const char *path, char **out)
 /* The snapshot object                                                       */
 /* ------------------------------------------------------------------------ */
 
-static const char *const top_keys[] = {
-	"format", "version", "pid", "process", "time", "uptime_s",
-	"since_reset_s", "reset_epoch", "memory", "operations", "counters",
-	"view",
-};
-static const char *const memory_keys[] = {
-	"rss_bytes", "peak_rss_bytes", "heap_bytes",
-};
-static const char *const op_keys[] = {
-	"name", "count", "total_ns", "min_ns", "max_ns", "mean_ns", "p50_ns",
-	"p90_ns", "p99_ns", "p999_ns",
-};
-static const char *const counter_keys[] = { "name", "value" };
-static const char *const view_keys[] = {
-	"window", "sort", "descending", "filter", "view_reset",
-};
-
-#define NKEYS(a)	(sizeof (a) / sizeof (a)[0])
-
 /* Checks format and version: anything else is not ours to read. */
 static int
 check_header(struct check *c, json_t *o)
@@ -425,8 +388,7 @@ check_view(struct check *c, json_t *o)
 		return 0;
 	if (!json_is_object(v))
 		return bad(c, "view", "not an object (%s)", kind(v));
-	if (only_keys(c, v, "view", view_keys, NKEYS(view_keys)) < 0 ||
-	    get_string(c, v, "view", "window") == NULL ||
+	if (get_string(c, v, "view", "window") == NULL ||
 	    get_string(c, v, "view", "sort") == NULL ||
 	    need(c, v, "view", "descending") == NULL ||
 	    need(c, v, "view", "filter") == NULL ||
@@ -475,8 +437,7 @@ read_op(struct check *c, json_t *j, size_t i, pt_op_stats *op)
 	snprintf(path, sizeof path, "operations[%zu]", i);
 	if (!json_is_object(j))
 		return bad(c, path, "not an object (%s)", kind(j));
-	if (only_keys(c, j, path, op_keys, NKEYS(op_keys)) < 0 ||
-	    get_name(c, j, path, &name) < 0)
+	if (get_name(c, j, path, &name) < 0)
 		return -1;
 	op->name = name;
 	op->id = (uint32_t)i + 1;
@@ -509,8 +470,7 @@ read_counter(struct check *c, json_t *j, size_t i, pt_counter_stats *ctr)
 	snprintf(path, sizeof path, "counters[%zu]", i);
 	if (!json_is_object(j))
 		return bad(c, path, "not an object (%s)", kind(j));
-	if (only_keys(c, j, path, counter_keys, NKEYS(counter_keys)) < 0 ||
-	    get_name(c, j, path, &name) < 0)
+	if (get_name(c, j, path, &name) < 0)
 		return -1;
 	ctr->name = name;
 	ctr->id = (uint32_t)i + 1;
@@ -593,9 +553,7 @@ snapshot_from(struct check *c, json_t *o)
 		bad(c, NULL, "not a JSON object (%s)", kind(o));
 		return NULL;
 	}
-	if (check_header(c, o) < 0 ||
-	    only_keys(c, o, "", top_keys, NKEYS(top_keys)) < 0 ||
-	    check_view(c, o) < 0)
+	if (check_header(c, o) < 0 || check_view(c, o) < 0)
 		return NULL;
 	if ((s = calloc(1, sizeof *s)) == NULL) {
 		bad(c, NULL, "out of memory");
@@ -630,8 +588,7 @@ snapshot_from(struct check *c, json_t *o)
 		bad(c, "memory", "not an object (%s)", kind(mem));
 		goto fail;
 	}
-	if (only_keys(c, mem, "memory", memory_keys, NKEYS(memory_keys)) < 0 ||
-	    get_u64(c, mem, "memory", "rss_bytes", &s->memory.rss_bytes) < 0 ||
+	if (get_u64(c, mem, "memory", "rss_bytes", &s->memory.rss_bytes) < 0 ||
 	    get_u64(c, mem, "memory", "peak_rss_bytes",
 	    &s->memory.peak_rss_bytes) < 0 ||
 	    get_u64(c, mem, "memory", "heap_bytes", &s->memory.heap_bytes) < 0)
