@@ -148,7 +148,9 @@ viewer_close(struct viewer *v)
 	v->state = V_FREE;
 	v->want = 0;
 	v->interval_ms = 0;
-	agent.n_viewers--;
+	/* Nobody watching: the program gets back the snapshot's memory. */
+	if (--agent.n_viewers == 0)
+		pt__snapcache_free(&agent.cache);
 }
 
 /* Sends what the viewer's output buffer holds, without blocking. */
@@ -570,6 +572,7 @@ learn_start(void)
 
 	if (pt__snapshot_refresh(&agent.cache) == 0)
 		up = agent.cache.cur->uptime_ns;
+	pt__snapcache_free(&agent.cache);	/* made again for a viewer */
 	agent.start_mono = mono > up ? mono - up : 0;
 	agent.start_real = real > up ? real - up : 0;
 }
