@@ -70,6 +70,14 @@
  */
 int pt__agent_stall_ms = 60000;
 
+/* The stall limit in ns (a test may change it while the thread runs). */
+static uint64_t
+stall_ns(void)
+{
+	return (uint64_t)__atomic_load_n(&pt__agent_stall_ms,
+	    __ATOMIC_RELAXED) * MS;
+}
+
 enum viewer_state {
 	V_FREE = 0,
 	V_HELLO,		/* connected, HELLO not seen yet */
@@ -469,7 +477,7 @@ static int
 is_stalled(const struct viewer *v, uint64_t now)
 {
 	return v->state == V_READY && v->out.len > 0 && v->stall_from != 0 &&
-	    now - v->stall_from >= (uint64_t)pt__agent_stall_ms * MS;
+	    now - v->stall_from >= stall_ns();
 }
 
 /*
@@ -542,9 +550,9 @@ poll_timeout(uint64_t now)
 		else if (v->state == V_READY && v->out.len > 0) {
 			/* Owed nothing until its socket drains (POLLOUT). */
 			if (v->stall_from != 0 && v->stall_from +
-			    (uint64_t)pt__agent_stall_ms * MS < next)
+			    stall_ns() < next)
 				next = v->stall_from +
-				    (uint64_t)pt__agent_stall_ms * MS;
+				    stall_ns();
 		} else if (v->state == V_READY && v->want)
 			next = now;
 		else if (v->state == V_READY && v->interval_ms != 0 &&

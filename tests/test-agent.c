@@ -1255,7 +1255,7 @@ test_slow_viewer_dropped(void)
 
 	/* A viewer that reads nothing is owed snapshots, not sent them; it
 	 * is dropped once its socket took nothing for this long. */
-	pt__agent_stall_ms = 2000;
+	__atomic_store_n(&pt__agent_stall_ms, 2000, __ATOMIC_RELAXED);
 	for (i = 0; i < BULK_SITES; i++) {
 		snprintf(bulk_names[i], sizeof bulk_names[i], "bulk.%04d", i);
 		bulk[i].pt_name = bulk_names[i];
@@ -1304,7 +1304,7 @@ test_slow_viewer_dropped(void)
 	if (!hup) {
 		raw_close(&r);
 		pt__client_close(good);
-		pt__agent_stall_ms = 60000;
+		__atomic_store_n(&pt__agent_stall_ms, 60000, __ATOMIC_RELAXED);
 		return;
 	}
 	/* What it had been sent is bounded by its buffer (plus what the
@@ -1323,7 +1323,7 @@ test_slow_viewer_dropped(void)
 		fprintf(stderr, "%llu bytes were queued\n",
 		    (unsigned long long)total);
 	raw_close(&r);
-	pt__agent_stall_ms = 60000;
+	__atomic_store_n(&pt__agent_stall_ms, 60000, __ATOMIC_RELAXED);
 
 	/* The well-behaved viewer is still served. */
 	s = fresh_snapshot(good, 2000);
