@@ -1007,8 +1007,13 @@ test_signals_untouched(void)
 		/* Unblockable, or reserved by glibc (32, 33). */
 		if (s == SIGKILL || s == SIGSTOP || (s >= 32 && s < SIGRTMIN))
 			continue;
-		/* valgrind keeps SIGRTMAX for itself, never blocked. */
-		if (s == SIGRTMAX && running_on_valgrind())
+		/* valgrind keeps SIGRTMAX for itself, never blocked, and
+		 * leaves the synchronous fault signals unblocked in the real
+		 * mask while a thread runs (the thread's own mask is
+		 * emulated, out of sight of /proc). */
+		if (running_on_valgrind() && (s == SIGRTMAX || s == SIGILL ||
+		    s == SIGTRAP || s == SIGBUS || s == SIGFPE ||
+		    s == SIGSEGV || s == SIGSYS))
 			continue;
 		if (((blk >> (s - 1)) & 1) == 0)
 			fprintf(stderr, "\nsignal %d not blocked\n", s);
