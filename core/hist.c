@@ -42,12 +42,26 @@ pt__hist_mid(uint32_t idx)
 	return ((double)lo + (double)hi) / 2.0;
 }
 
+/* Clamps a quantile's value to [min_ns, max_ns] (when max_ns is set). */
+static uint64_t
+quantile_value(uint32_t idx, double tick_ns, uint64_t min_ns, uint64_t max_ns)
+{
+	double v = pt__hist_mid(idx) * tick_ns;
+
+	if (max_ns > 0) {
+		if (v < (double)min_ns)
+			v = (double)min_ns;
+		if (v > (double)max_ns)
+			v = (double)max_ns;
+	}
+	return (uint64_t)llround(v);
+}
+
 uint64_t
 pt_hist_quantile(const pt_bucket *b, size_t n, uint64_t count, double tick_ns,
     double q, uint64_t min_ns, uint64_t max_ns)
 {
 	uint64_t rank, seen = 0;
-	double v;
 	size_t i;
 
 	if (count == 0 || n == 0 || b == NULL)
@@ -67,30 +81,9 @@ pt_hist_quantile(const pt_bucket *b, size_t n, uint64_t count, double tick_ns,
 	}
 	if (i == n)
 		i = n - 1;
-	v = pt__hist_mid(b[i].index) * tick_ns;
-	if (max_ns > 0) {
-		if (v < (double)min_ns)
-			v = (double)min_ns;
-		if (v > (double)max_ns)
-			v = (double)max_ns;
-	}
-	return (uint64_t)llround(v);
+	return quantile_value(b[i].index, tick_ns, min_ns, max_ns);
 }
 
-/* Clamps a quantile's value to [min_ns, max_ns] (when max_ns is set). */
-static uint64_t
-quantile_value(uint32_t idx, double tick_ns, uint64_t min_ns, uint64_t max_ns)
-{
-	double v = pt__hist_mid(idx) * tick_ns;
-
-	if (max_ns > 0) {
-		if (v < (double)min_ns)
-			v = (double)min_ns;
-		if (v > (double)max_ns)
-			v = (double)max_ns;
-	}
-	return (uint64_t)llround(v);
-}
 
 /*
  * The four percentiles in one walk over the buckets (the view finishes
