@@ -245,6 +245,8 @@ char		*pt__sh_strdup(const char *s);
 /* Copies name into the snapshot's own storage; NULL when out of memory. */
 const char	*pt__snapshot_strdup(pt_snapshot *s, const char *name);
 void		 pt__snapshot_atfork_child(void);
+/* Nanoseconds since the library started (or since the fork, in a child). */
+uint64_t	 pt__uptime_ns(void);
 
 /*
  * An incremental snapshot for one consumer (the agent thread): cur is

@@ -73,6 +73,16 @@ acc_copy(struct pt__op_acc *dst, const struct pt__op_acc *src)
 	}
 }
 
+/* Nanoseconds since the library started (CLOCK_MONOTONIC). */
+uint64_t
+pt__uptime_ns(void)
+{
+	uint64_t now = pt__mono_ns();
+
+	pt__init();
+	return now > start_ns ? now - start_ns : 0;
+}
+
 /* Sets the start of time (at init and in a forked child). */
 void
 pt__snapshot_atfork_child(void)

@@ -572,15 +572,13 @@ poll_timeout(uint64_t now)
 /* The thread                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Learns when the library started, for WELCOME, from a first refresh. */
+/* Learns when the library started, for WELCOME. */
 static void
 learn_start(void)
 {
-	uint64_t mono = pt__mono_ns(), real = pt__real_ns(), up = 0;
+	uint64_t up = pt__uptime_ns(), mono = pt__mono_ns(),
+	    real = pt__real_ns();
 
-	if (pt__snapshot_refresh(&agent.cache) == 0)
-		up = agent.cache.cur->uptime_ns;
-	pt__snapcache_free(&agent.cache);	/* made again for a viewer */
 	agent.start_mono = mono > up ? mono - up : 0;
 	agent.start_real = real > up ? real - up : 0;
 }
