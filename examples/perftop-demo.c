@@ -65,6 +65,7 @@ enum daemon_mode {
 
 struct options {
 	int		threads;	/* game worker threads */
+	int		cpu_percent;	/* of one core, for the whole demo */
 	long long	duration_s;	/* 0: until a signal */
 	bool		summary;
 	int		sites;		/* extra synthetic operations */
@@ -1257,6 +1258,8 @@ usage(FILE *f)
 	    "with perftop.\n"
 	    "\n"
 	    "  --threads N         game worker threads (1..64, default 3)\n"
+	    "  --cpu PERCENT       the share of one core the whole demo uses\n"
+	    "                      (1..100, default 100, or PERFTOP_DEMO_CPU)\n"
 	    "  --duration SECONDS  stop after SECONDS (default: run until\n"
 	    "                      SIGINT or SIGTERM)\n"
 	    "  --summary           print the statistics summary at exit\n"
@@ -1336,6 +1339,9 @@ parse_options(int argc, char **argv, struct options *o)
 	const char *v;
 
 	o->threads = 3;
+	o->cpu_percent = 100;
+	if ((v = getenv("PERFTOP_DEMO_CPU")) != NULL && *v != '\0')
+		o->cpu_percent = (int)number("PERFTOP_DEMO_CPU", v, 1, 100);
 	o->duration_s = 0;
 	o->summary = false;
 	o->sites = 0;
@@ -1362,6 +1368,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->summary = true;
 		} else if ((v = option_value(argc, argv, &i, "--threads"))) {
 			o->threads = (int)number("--threads", v, 1, 64);
+		} else if ((v = option_value(argc, argv, &i, "--cpu"))) {
+			o->cpu_percent = (int)number("--cpu", v, 1, 100);
 		} else if ((v = option_value(argc, argv, &i, "--duration"))) {
 			o->duration_s = number("--duration", v, 1,
 			    10LL * 365 * 24 * 3600);
@@ -1514,7 +1522,7 @@ main(int argc, char **argv)
 	calibrate_burn();
 
 	nthreads = 1 + opt.threads + (opt.sites > 0);
-	g_cpu_share = 1.0 / nthreads;
+	g_cpu_share = opt.cpu_percent / 100.0 / nthreads;
 
 	rc = pt_agent_start();
 	if (rc < 0 && rc != PT_EDISABLED)

@@ -46,7 +46,8 @@ wait_until 5 lower game.evaluate "$g0" || tui_fail "R: game.evaluate did not dro
 note "after R: epoch $epoch1, training_step $(tui_count training_step) on screen"
 
 # ---- r: this view only ---------------------------------------------------
-wait_until 15 higher training_step 40 || tui_fail "training_step stays low"
+# Enough events first that half of them is more than a refresh adds.
+wait_until 20 higher training_step 400 || tui_fail "training_step stays low"
 screen=$(tui_stable_cap)
 s1=$(tui_count training_step "$screen")
 d1=$(dump_count training_step)
