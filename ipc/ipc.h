@@ -48,7 +48,7 @@ enum pt__msg {
 	PT__MSG_ERROR = 3,	/* either: i32 code (PT_E*), str message */
 	PT__MSG_SUBSCRIBE = 4,	/* viewer: u32 interval_ms (0 stops) */
 	PT__MSG_SNAPSHOT_REQ = 5, /* viewer: empty; one snapshot now */
-	PT__MSG_SNAPSHOT = 6,	/* agent: see wire.c */
+	PT__MSG_SNAPSHOT = 6,	/* agent: see codec.h */
 	PT__MSG_RESET = 7,	/* viewer: empty; reset the target */
 	PT__MSG_RESET_OK = 8,	/* agent: u64 new epoch */
 	PT__MSG_BYE = 9,	/* viewer: empty; closing */
@@ -123,7 +123,7 @@ int	pt__frame_parse(const uint8_t *data, size_t len, uint16_t *type,
 	    const uint8_t **payload, size_t *payload_len, size_t *frame_len);
 
 /* ------------------------------------------------------------------------ */
-/* wire.c: messages and snapshots on the wire                                */
+/* wire.c, snapenc.c, snapdec.c: messages and snapshots on the wire        */
 /* ------------------------------------------------------------------------ */
 
 struct pt__welcome {

@@ -1,0 +1,254 @@
+/*
+ * codec.h - what the snapshot encoder (snapenc.c), the decoder
+ * (snapdec.c) and the messages (wire.c) share: the snapshot format, its
+ * limits, the figures both ends must compute alike (predictions, the
+ * guessed total) and snapshot copies.  Included by those three files only.
+ *
+ * A SNAPSHOT payload is decoded against the receiver's state of the
+ * connection (the names it knows and the last snapshot) and carries only
+ * what changed since the previous SNAPSHOT of the connection:
+ *
+ *   seq			previous seq + 1 (the first is 1)
+ *   flags			bit 0 FULL; no other bit may be set
+ *   epoch, time_ns, uptime_ns, since_reset_ns
+ *   f64 tick_ns		finite and > 0
+ *   rss, peak_rss, heap	bytes
+ *   n, n x str			new operation names, ids known + 1 ..
+ *   n, n x str			new counter names, likewise
+ *   n_ops, n_ops x op		the operations that changed, ascending id
+ *   n_ctr, n_ctr x counter	the counters that changed, ascending id
+ *
+ *   op      = id gap (>= 1; the first from 0), count delta,
+ *             zigzag (total_ns delta - guess; see guess_ns() below),
+ *             zigzag deltas of min_ns and max_ns (all modulo 2^64),
+ *             bucket header, bucket changes; with events, the resulting
+ *             min_ns must not exceed max_ns
+ *   counter = id gap (>= 1; the first from 0), zigzag value delta (mod 2^64)
+ *
+ * Deltas are against the receiver's previous snapshot, or against all
+ * zeroes with FULL; operations and counters not listed keep their values
+ * (or are zero with FULL).  Ids never exceed the names known after this
+ * snapshot's names.  A FULL snapshot is sent first, after a reset (epoch
+ * change) and whenever a count went down; a delta must carry the epoch of
+ * the receiver's previous snapshot.
+ *
+ * The bucket changes of an operation come in one of three forms, chosen by
+ * the sender per operation, whichever is shortest; the bucket header says
+ * which:
+ *
+ *   list (bit 0 = 0): header = n << 1, then n x (index gap, zigzag delta):
+ *       the index before the first is -1, gaps are >= 1 (indexes strictly
+ *       ascend and stay below PT_HIST_BUCKETS), deltas are non-zero and no
+ *       bucket may end up negative.
+ *
+ *   packed (bit 0 = 1): the new events as a sorted list of bucket indexes,
+ *       for the common case of many small increments.  Header =
+ *       k << 2 | 3 when the number of events E equals the op's count
+ *       delta, else (E << 4 | k) << 2 | 1 (E >= 1); k is 0 .. 10.  Then the
+ *       first event's bucket index as a zigzag difference from the op's
+ *       first non-empty bucket before (0 if none), and a bit stream (least
+ *       significant bit of each byte first) of the E - 1 gaps from each
+ *       event's bucket to the next one's (0 for the same bucket), each
+ *       Rice-coded: gap >> k in unary (that many 1 bits, then a 0), then
+ *       the low k bits of the gap, least significant first.  The stream
+ *       ends at a byte boundary; its padding bits must be 0.
+ *
+ *   predicted (header = (11 + k) << 2 | 3, k 0 .. 20): for the busy
+ *       operations whose new events fall much like the old ones.  The first
+ *       changed bucket's index as a zigzag difference from the op's first
+ *       non-empty bucket before (0 if none), the number of buckets from it
+ *       to the last changed one minus 1, then a bit stream (as above) of
+ *       one Rice-coded zigzag residual per bucket of that span: the
+ *       bucket's change minus its prediction, round(D x B / S) in integer
+ *       arithmetic, where D is the op's count delta (at most 2^62), B the
+ *       bucket's count before and S the sum of all its buckets before (the
+ *       prediction is 0 when S is 0).  A change of 0 leaves the bucket
+ *       alone; at least one bucket must change.
+ *
+ * A list change costs at least two bytes; a packed event one to three bits
+ * in a dense histogram, which is what keeps a typical delta small: ~100 new
+ * events of a log-normal latency land in 50 to 80 buckets.
+ *
+ * The decoder checks everything and never trusts a count: element counts
+ * are capped by the bytes left (each element needs at least one byte, or one
+ * bit in a packed stream) before anything is allocated, and a snapshot is
+ * decoded into a new structure that replaces the receiver's state only once
+ * the whole payload was accepted.
+ */
+#ifndef PT_IPC_CODEC_H
+#define PT_IPC_CODEC_H
+
+#include "ipc.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SNAP_FULL		0x01u	/* flags: deltas are against zero */
+#define PACK_K_MAX		10	/* gaps are < PT_HIST_BUCKETS < 2^11 */
+#define PACK_EVENTS_MAX		(1u << 20) /* sender's cap of packed events */
+#define PRED_K_MAX		20	/* Rice parameter of predicted residuals */
+#define PRED_DCOUNT_MAX		((uint64_t)1 << 62) /* sender's cap */
+
+/* The fewest bytes a changed op and a changed counter take on the wire. */
+#define OP_MIN_BYTES		6
+#define CTR_MIN_BYTES		2
+/* A name: a length of at least 1 and at least one byte. */
+#define NAME_MIN_BYTES		2
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static inline size_t
+varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static inline uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* The sum of a histogram's buckets, saturating at UINT64_MAX. */
+static inline uint64_t
+hist_sum(const pt_bucket *b, size_t n)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sum = b[i].count > UINT64_MAX - sum ? UINT64_MAX :
+		    sum + b[i].count;
+	return sum;
+}
+
+/*
+ * The predicted change of a bucket holding base of the sum events before:
+ * the op's new events, dcount, spread like the old ones.  Integer arithmetic,
+ * so both ends compute the same figure.
+ */
+static inline uint64_t
+pred_of(uint64_t base, uint64_t dcount, uint64_t sum)
+{
+	if (sum == 0 || base == 0)
+		return 0;
+	return (uint64_t)(((unsigned __int128)dcount * base + sum / 2) / sum);
+}
+
+static inline size_t
+dec_left(const struct pt__dec *d)
+{
+	return d->err != 0 ? 0 : (size_t)(d->end - d->p);
+}
+
+static inline void
+enc_raw(struct pt__enc *e, const void *p, size_t n)
+{
+	int rc;
+
+	if (e->err == 0 && (rc = pt__buf_append(e->b, p, n)) != 0)
+		e->err = rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The total guessed from the bucket changes                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An op's total_ns delta is sent as its difference from a guess both ends
+ * make from the bucket changes alone: the sum of each changed bucket's
+ * middle times its delta, in nanoseconds.  The guess is within the
+ * histogram's resolution, so the difference is small.  It is computed in
+ * integers only (tick_ns in 2^-20 steps), so both ends agree to the bit;
+ * anything that would overflow makes the guess 0.
+ */
+struct guess {
+	int64_t	sum2;	/* sum of delta x (lo + hi) in ticks */
+	int	bad;
+};
+
+static inline void
+guess_add(struct guess *g, uint32_t idx, int64_t delta)
+{
+	uint64_t lo, hi;
+	int64_t mid2, term;
+
+	pt__hist_bounds(idx, &lo, &hi);
+	mid2 = (int64_t)(hi == UINT64_MAX ? 2 * lo : lo + hi);	/* < 2^37 */
+	if (__builtin_mul_overflow(delta, mid2, &term) ||
+	    __builtin_add_overflow(g->sum2, term, &g->sum2))
+		g->bad = 1;
+}
+
+static inline uint64_t
+guess_ns(const struct guess *g, double tick_ns)
+{
+	int64_t t, ns;
+
+	if (g->bad || !(tick_ns > 0) || !(tick_ns < 1048576.0))
+		return 0;
+	t = (int64_t)(tick_ns * 1048576.0);	/* exact scaling, truncated */
+	if (__builtin_mul_overflow(g->sum2, t, &ns))
+		return 0;
+	return (uint64_t)(ns / 2097152);	/* / 2 / 2^20 */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshot copies                                                           */
+/* ------------------------------------------------------------------------ */
+
+static inline void
+enc_init(struct pt__enc *e, struct pt__buf *out)
+{
+	e->b = out;
+	e->err = 0;
+}
+
+/* A decoder over n bytes at p (p may be NULL when n is 0). */
+static inline void
+dec_init(struct pt__dec *d, const uint8_t *p, size_t n)
+{
+	static const uint8_t none;
+
+	d->p = p != NULL ? p : &none;
+	d->end = d->p + (p != NULL ? n : 0);
+	d->err = 0;
+}
+
+/* Copies the header fields of a snapshot (not its operations). */
+static inline void
+header_copy(pt_snapshot *dst, const pt_snapshot *src)
+{
+	dst->pid = src->pid;
+	memcpy(dst->process, src->process, sizeof dst->process);
+	dst->time_ns = src->time_ns;
+	dst->uptime_ns = src->uptime_ns;
+	dst->since_reset_ns = src->since_reset_ns;
+	dst->reset_epoch = src->reset_epoch;
+	dst->tick_ns = src->tick_ns;
+	dst->memory = src->memory;
+}
+
+static inline pt_bucket *
+buckets_dup(const pt_bucket *b, size_t n)
+{
+	pt_bucket *c;
+
+	if (n == 0 || b == NULL)
+		return NULL;
+	if ((c = reallocarray(NULL, n, sizeof *c)) != NULL)
+		memcpy(c, b, n * sizeof *c);
+	return c;
+}
+
+#endif /* PT_IPC_CODEC_H */
