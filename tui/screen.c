@@ -32,7 +32,6 @@
 #include <bsd/string.h>
 
 #define DRAIN_BUDGET_NS	(50 * 1000000ULL)	/* per batch of snapshots */
-#define CONNECT_TIMEOUT_MS	3000
 #define STATUS_MS		8000	/* how long a message stays */
 #define RECHECK_MS		1000	/* is a disconnected target gone? */
 #define EMPTY_READS_MAX		64	/* readable terminal, no keys: gone */

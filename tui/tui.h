@@ -15,14 +15,102 @@
 #include <jansson.h>
 
 /* ------------------------------------------------------------------------ */
-/* perftop.c: main and subcommands                                           */
+/* perftop.c: main and the subcommands attach, list, dump, reset             */
+/* record.c: the record subcommand                                           */
 /* ------------------------------------------------------------------------ */
+
+int	cmd_record(int argc, char **argv);
+
+/* ------------------------------------------------------------------------ */
+/* cli.c: messages, exits, option parsing and connecting, for subcommands    */
+/* ------------------------------------------------------------------------ */
+
+#define PROG			"perftop"
+#define EXIT_USAGE		2
+
+#define CONNECT_TIMEOUT_MS	3000	/* connect and handshake */
+#define ANSWER_TIMEOUT_MS	5000	/* a snapshot or RESET_OK */
+#define LIST_TIMEOUT_MS		500	/* per socket in `list` */
+
+#define INTERVAL_MIN_S		((double)PT__INTERVAL_MIN_MS / 1000)
+#define INTERVAL_MAX_S		((double)PT__INTERVAL_MAX_MS / 1000)
+#define DURATION_MAX_S		(365.0 * 86400)	/* record --duration */
+#define WINDOW_MAX_S		86400		/* attach --window */
+
+struct option;
+
+/* Set while a progress line ("\rrecorded N ...") is left open on stderr. */
+extern int cli_stderr_midline;
+/* Ends an open progress line, so that the next message has its own. */
+void	cli_end_progress(void);
+
+/* One line "perftop: ..." on stderr (control characters made spaces). */
+void	cli_note(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* The same, then exit(1). */
+void	cli_die(const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
+/* One line about bad usage, pointing at --help, then exit(2). */
+void	cli_usage_error(const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
+/* Prints the usage on stdout and exits (1 if it could not be written). */
+void	cli_usage_exit(void) __attribute__((noreturn));
+/* Replaces control characters in s with spaces (one line stays one). */
+void	cli_one_line(char *s);
+/* A short, printable copy of s in buf (len bytes), for messages. */
+const char *cli_shown(const char *s, char *buf, size_t len);
 
 /*
  * Parses a PID strictly (libbsd strtonum, 1 .. INT_MAX): "12abc", "-1", "0"
  * and overflow are refused.  Returns the pid, or 0 with err filled.
  */
 pid_t	cli_parse_pid(const char *s, char *err, size_t errlen);
+/* The same; a usage error (exit 2) when s is not a PID. */
+pid_t	cli_parse_pid_or_die(const char *s);
+/* Seconds within [min, max] (digits, fraction, exponent); else exit 2. */
+double	cli_parse_seconds(const char *opt, const char *s, double min,
+	    double max);
+/* A whole number within [min, max], digits only; else exit 2. */
+long long cli_parse_whole(const char *opt, const char *s, long long min,
+	    long long max);
+
+/* Called for each option a subcommand parses. */
+typedef void (*cli_option_fn)(int c, const char *arg, void *ctx);
+/*
+ * Parses the options of subcommand cmd with getopt_long: argv[0] is not
+ * looked at, options may come before and after the positional arguments,
+ * "--" ends the options, and an argument such as "-1" is positional (a bad
+ * PID, reported as such).  Up to maxpos positional arguments are stored in
+ * pos (returns how many); more, or an unknown option, exit 2.  --help
+ * prints the usage and exits.  Once per process (getopt keeps state).
+ */
+int	cli_parse_options(const char *cmd, int argc, char **argv,
+	    const char *shortopts, const struct option *longopts,
+	    cli_option_fn fn, void *ctx, char **pos, int maxpos);
+/* The PID among the positional arguments; exit 2 if missing or bad. */
+pid_t	cli_the_pid(const char *cmd, int npos, char **pos);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t cli_now_ms(void);
+/* Connects to pid's agent (with req, asking for a snapshot in the same
+ * round trip) or dies with one clear line.  The caller closes it. */
+struct pt__client *cli_connect_req(pid_t pid, int req);
+struct pt__client *cli_connect(pid_t pid);
+/* After the agent closed the connection: did pid exit (waits up to 1 s)? */
+int	cli_target_exited(pid_t pid);
+/* Dies with one line for a failed pt__client_* call or stream (rc). */
+void	cli_die_stream(pid_t pid, int rc) __attribute__((noreturn));
+/* Dies with the ERROR message the agent sent. */
+void	cli_die_agent_error(pid_t pid, const struct pt__event *ev)
+	    __attribute__((noreturn));
+/*
+ * Waits up to ANSWER_TIMEOUT_MS for an event of type want into ev
+ * (snapshots not wanted are freed); dies on anything else.
+ */
+void	cli_wait_event(struct pt__client *c, pid_t pid, int want,
+	    struct pt__event *ev);
+/* Flushes stdout; dies on a write error (EPIPE kills like SIGPIPE). */
+void	cli_finish_stdout(void);
 
 /* ------------------------------------------------------------------------ */
 /* export.c: text, JSON (jansson) and Prometheus renderers; atomic files     */
