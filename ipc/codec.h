@@ -9,10 +9,16 @@
  * what changed since the previous SNAPSHOT of the connection:
  *
  *   seq			previous seq + 1 (the first is 1)
- *   flags			bit 0 FULL; no other bit may be set
- *   epoch, time_ns, uptime_ns, since_reset_ns
- *   f64 tick_ns		finite and > 0
- *   rss, peak_rss, heap	bytes
+ *   flags			bit 0 FULL, bit 1 TICK; no other bit may be set
+ *   with FULL:  epoch, time_ns, uptime_ns, since_reset_ns,
+ *               rss, peak_rss, heap (bytes)
+ *   without (protocol 3; the epoch is the previous snapshot's): zigzag
+ *               deltas (mod 2^64) of time_ns, of uptime_ns minus that of
+ *               time_ns, of since_reset_ns minus that of uptime_ns, and
+ *               of rss, peak_rss and heap: a few bytes where the absolute
+ *               figures take about 40
+ *   with TICK (always with FULL): f64 tick_ns, finite and > 0; without,
+ *               the previous snapshot's
  *   n, n x str			new operation names, ids known + 1 ..
  *   n, n x str			new counter names, likewise
  *   n_ops, n_ops x op		the operations that changed, ascending id
@@ -65,6 +71,16 @@
  *       prediction is 0 when S is 0).  A change of 0 leaves the bucket
  *       alone; at least one bucket must change.
  *
+ *   adaptive (header = (32 + o) << 2 | 3, o 0 .. 7; protocol 3): the
+ *       predicted form with a Rice parameter per bucket, since a bucket
+ *       predicted to get P events strays from P by about sqrt(P): k =
+ *       floor(log2 P) / 2 (0 when P is 0) plus o - 3, kept within 0 .. 20.
+ *       The sender picks o; the span and first index are as in the
+ *       predicted form.  No bucket may go down (as in the packed form), so
+ *       a change C >= 0 and its residual R = C - P >= -P: R is coded as
+ *       zigzag(R) when |R| <= P, else as R + P, which wastes no code on
+ *       residuals below -P (for P = 0, the code is C itself).
+ *
  * A list change costs at least two bytes; a packed event one to three bits
  * in a dense histogram, which is what keeps a typical delta small: ~100 new
  * events of a log-normal latency land in 50 to 80 buckets.
@@ -86,10 +102,14 @@
 #include <string.h>
 
 #define SNAP_FULL		0x01u	/* flags: deltas are against zero */
+#define SNAP_TICK		0x02u	/* flags: tick_ns follows */
 #define PACK_K_MAX		10	/* gaps are < PT_HIST_BUCKETS < 2^11 */
 #define PACK_EVENTS_MAX		(1u << 20) /* sender's cap of packed events */
 #define PRED_K_MAX		20	/* Rice parameter of predicted residuals */
 #define PRED_DCOUNT_MAX		((uint64_t)1 << 62) /* sender's cap */
+#define ADAPT_BASE		(PACK_K_MAX + 1 + PRED_K_MAX + 1) /* 32 */
+#define ADAPT_BIAS		3	/* header o = offset + ADAPT_BIAS */
+#define ADAPT_CODES		8	/* o is 0 .. 7: offsets -3 .. +4 */
 
 /* The fewest bytes a changed op and a changed counter take on the wire. */
 #define OP_MIN_BYTES		6
@@ -143,6 +163,32 @@ pred_of(uint64_t base, uint64_t dcount, uint64_t sum)
 	if (sum == 0 || base == 0)
 		return 0;
 	return (uint64_t)(((unsigned __int128)dcount * base + sum / 2) / sum);
+}
+
+/*
+ * The adaptive form's Rice parameter of a bucket predicted to change by
+ * pred, before the op's offset: about log2 of the square root of pred.
+ */
+static inline int
+adapt_k0(uint64_t pred)
+{
+	return pred == 0 ? 0 : (63 - __builtin_clzll(pred)) / 2;
+}
+
+/* The adaptive form's code of residual r of a change predicted as pred. */
+static inline uint64_t
+adapt_fold(int64_t r, uint64_t pred)
+{
+	return r > (int64_t)pred ? (uint64_t)r + pred : zigzag(r);
+}
+
+/* The parameter itself, with the op's offset, within 0 .. PRED_K_MAX. */
+static inline unsigned
+adapt_k(int k0, int off)
+{
+	int k = k0 + off;
+
+	return k < 0 ? 0 : k > PRED_K_MAX ? PRED_K_MAX : (unsigned)k;
 }
 
 static inline size_t

@@ -28,7 +28,7 @@
 /* ------------------------------------------------------------------------ */
 
 #define PT__PROTO_MAGIC		0x504f5450u	/* "PTOP" little-endian */
-#define PT__PROTO_VERSION	2	/* 2: predicted bucket form */
+#define PT__PROTO_VERSION	3	/* 2: predicted buckets; 3: adaptive, header deltas */
 #define PT__FRAME_HDR		8
 #define PT__FRAME_MAX		(16u << 20)	/* 16 MiB, header included */
 
@@ -209,6 +209,8 @@ pt_snapshot *pt__snapshot_copy(const pt_snapshot *s);
 extern int pt__wire_force_list;
 /* Test hook: non-zero keeps the encoder from the predicted form. */
 extern int pt__wire_no_pred;
+/* Test hook: non-zero keeps the encoder from the adaptive form. */
+extern int pt__wire_no_adapt;
 
 /* ------------------------------------------------------------------------ */
 /* sockpath.c: where sockets live, and whether that place is safe            */

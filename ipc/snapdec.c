@@ -199,9 +199,12 @@ snapshot_share(const pt_snapshot *s)
  * buckets from the first changed to the last, against base's shape.
  */
 static int
-pred_decode(struct pt__dec *d, unsigned k, uint64_t dcount,
+pred_decode(struct pt__dec *d, unsigned code, uint64_t dcount,
     const pt_bucket *bb, size_t nb, struct dchange *ch)
 {
+	int adaptive = code >= ADAPT_BASE;
+	int off = (int)code - ADAPT_BASE - ADAPT_BIAS;
+	unsigned k = adaptive ? 0 : code - PACK_K_MAX - 1;
 	uint64_t sum = hist_sum(bb, nb), span, pred, z, i;
 	uint32_t lo, base_first = nb > 0 ? bb[0].index : 0;
 	size_t j = 0;
@@ -223,14 +226,19 @@ pred_decode(struct pt__dec *d, unsigned k, uint64_t dcount,
 	for (i = 0; i < span; i++) {
 		uint32_t idx = lo + (uint32_t)i;
 
-		z = bitr_rice(&r, k, UINT32_MAX);
-		if (d->err != 0)
-			return PT_EPROTO;
 		while (j < nb && bb[j].index < idx)
 			j++;
 		pred = pred_of(j < nb && bb[j].index == idx ? bb[j].count : 0,
 		    dcount, sum);
-		delta = (int64_t)pred + (int64_t)((z >> 1) ^ (0 - (z & 1)));
+		z = bitr_rice(&r, adaptive ? adapt_k(adapt_k0(pred), off) : k,
+		    UINT32_MAX);
+		if (d->err != 0)
+			return PT_EPROTO;
+		if (adaptive && z > 2 * pred)
+			delta = (int64_t)z;	/* residual z - pred */
+		else
+			delta = (int64_t)pred +
+			    (int64_t)((z >> 1) ^ (0 - (z & 1)));
 		if (delta == 0)
 			continue;
 		ch[n].idx = idx;
@@ -256,10 +264,9 @@ buckets_decode(struct pt__dec *d, uint64_t dcount, const pt_bucket *bb,
 	if (d->err != 0)
 		return PT_EPROTO;
 	if ((hdr & 3) == 3 && (hdr >> 2) > PACK_K_MAX) {
-		if ((hdr >> 2) > PACK_K_MAX + 1 + PRED_K_MAX)
+		if ((hdr >> 2) >= ADAPT_BASE + ADAPT_CODES)
 			return PT_EPROTO;
-		return pred_decode(d, (unsigned)(hdr >> 2) - PACK_K_MAX - 1,
-		    dcount, bb, nb, ch);
+		return pred_decode(d, (unsigned)(hdr >> 2), dcount, bb, nb, ch);
 	}
 	if ((hdr & 1) == 0) {
 		n = hdr >> 1;
@@ -393,8 +400,10 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 
 	seq = pt__get_u64(&d);
 	flags = pt__get_u64(&d);
-	if (d.err != 0 || seq != rx->seq + 1 || (flags & ~(uint64_t)SNAP_FULL))
-		return PT_EPROTO;
+	if (d.err != 0 || seq != rx->seq + 1 ||
+	    (flags & ~(uint64_t)(SNAP_FULL | SNAP_TICK)) != 0 ||
+	    flags == SNAP_FULL)
+		return PT_EPROTO;	/* FULL comes with TICK */
 	full = (flags & SNAP_FULL) != 0;
 	cur = full ? NULL : rx->cur;
 	if (!full && cur == NULL)
@@ -405,16 +414,33 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	s->pid = rx->pid;
 	memcpy(s->process, rx->process, sizeof s->process);
 	s->process[sizeof s->process - 1] = '\0';
-	s->reset_epoch = pt__get_u64(&d);
-	s->time_ns = pt__get_u64(&d);
-	s->uptime_ns = pt__get_u64(&d);
-	s->since_reset_ns = pt__get_u64(&d);
-	s->tick_ns = pt__get_f64(&d);
-	s->memory.rss_bytes = pt__get_u64(&d);
-	s->memory.peak_rss_bytes = pt__get_u64(&d);
-	s->memory.heap_bytes = pt__get_u64(&d);
-	if (d.err != 0 || !isfinite(s->tick_ns) || !(s->tick_ns > 0) ||
-	    (!full && s->reset_epoch != cur->reset_epoch))
+	if (full) {
+		s->reset_epoch = pt__get_u64(&d);
+		s->time_ns = pt__get_u64(&d);
+		s->uptime_ns = pt__get_u64(&d);
+		s->since_reset_ns = pt__get_u64(&d);
+		s->memory.rss_bytes = pt__get_u64(&d);
+		s->memory.peak_rss_bytes = pt__get_u64(&d);
+		s->memory.heap_bytes = pt__get_u64(&d);
+	} else {
+		/* Deltas modulo 2^64, chained as the encoder chained them. */
+		uint64_t dt = (uint64_t)pt__get_i64(&d);
+		uint64_t du = dt + (uint64_t)pt__get_i64(&d);
+
+		s->reset_epoch = cur->reset_epoch;
+		s->time_ns = cur->time_ns + dt;
+		s->uptime_ns = cur->uptime_ns + du;
+		s->since_reset_ns = cur->since_reset_ns + du +
+		    (uint64_t)pt__get_i64(&d);
+		s->memory.rss_bytes = cur->memory.rss_bytes +
+		    (uint64_t)pt__get_i64(&d);
+		s->memory.peak_rss_bytes = cur->memory.peak_rss_bytes +
+		    (uint64_t)pt__get_i64(&d);
+		s->memory.heap_bytes = cur->memory.heap_bytes +
+		    (uint64_t)pt__get_i64(&d);
+	}
+	s->tick_ns = (flags & SNAP_TICK) ? pt__get_f64(&d) : cur->tick_ns;
+	if (d.err != 0 || !isfinite(s->tick_ns) || !(s->tick_ns > 0))
 		goto out;
 
 	/* Names. */

@@ -7,6 +7,7 @@
 
 int pt__wire_force_list;
 int pt__wire_no_pred;
+int pt__wire_no_adapt;
 
 /* ------------------------------------------------------------------------ */
 /* Bit streams (writer)                                                       */
@@ -174,26 +175,25 @@ packed_bits(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
 }
 
 /*
- * Writes the bucket header and changes of one op in the shorter form.
- * dcount is the op's count delta (for the packed header's short form).
- * Returns 0 or PT_ERANGE when neither form can carry the changes.
- */
-/*
- * Prepares the predicted form of n changes against base: the zigzag
- * residuals of every bucket from the first changed to the last, into zz
- * (room for PT_HIST_BUCKETS).  Returns the bytes it takes (SIZE_MAX when it
- * cannot carry them) and its k in *kp.
+ * Prepares the predicted and adaptive forms of n changes against base: the
+ * zigzag residuals of every bucket from the first changed to the last, into
+ * zz, and each bucket's adapt_k0(), into k0s (room for PT_HIST_BUCKETS
+ * each).  Returns the bytes the shorter form takes (SIZE_MAX when neither
+ * can carry them) and its header code (header >> 2) in *codep.
  */
 static size_t
 pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
-    const pt_op_stats *base, uint32_t base_first, uint32_t *zz, unsigned *kp)
+    const pt_op_stats *base, uint32_t base_first, uint32_t *zz,
+    uint32_t *za, uint8_t *k0s, unsigned *codep)
 {
+	int adapt_ok = 1;
 	const pt_bucket *bb = base != NULL ? base->buckets : NULL;
 	size_t nb = base != NULL ? base->n_buckets : 0, i, j = 0, c = 0;
 	uint64_t sum = hist_sum(bb, nb), bits, best = UINT64_MAX, pred, z;
 	uint32_t lo, hi, idx, span;
 	int64_t delta;
-	unsigned k, k0;
+	unsigned k, k0, kb;
+	int off;
 
 	if (n == 0 || dcount > PRED_DCOUNT_MAX)
 		return SIZE_MAX;
@@ -217,6 +217,11 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 		if (z > UINT32_MAX)
 			return SIZE_MAX;
 		zz[i] = (uint32_t)z;
+		k0s[i] = (uint8_t)adapt_k0(pred);
+		z = adapt_fold(delta - (int64_t)pred, pred);
+		if (delta < 0 || z > UINT32_MAX)
+			adapt_ok = 0;
+		za[i] = (uint32_t)z;
 	}
 	/* The best k is near log2 of the mean residual: try around it. */
 	for (z = 0, i = 0; i < span; i++)
@@ -230,14 +235,32 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 			bits += zz[i] >> k;
 		if (bits < best) {
 			best = bits;
-			*kp = k;
+			*codep = PACK_K_MAX + 1 + k;
 		}
 	}
-	return varint_len((uint64_t)(PACK_K_MAX + 1 + *kp) << 2 | 3) +
+	/* The adaptive form, each offset. */
+	for (off = -ADAPT_BIAS; adapt_ok && !pt__wire_no_adapt &&
+	    off < ADAPT_CODES - ADAPT_BIAS; off++) {
+		bits = 0;
+		for (i = 0; i < span; i++) {
+			kb = adapt_k(k0s[i], off);
+			bits += 1 + kb + (za[i] >> kb);
+		}
+		if (bits < best) {
+			best = bits;
+			*codep = (unsigned)(ADAPT_BASE + ADAPT_BIAS + off);
+		}
+	}
+	return varint_len((uint64_t)*codep << 2 | 3) +
 	    varint_len(zigzag((int64_t)lo - (int64_t)base_first)) +
 	    varint_len(span - 1) + (size_t)((best + 7) / 8);
 }
 
+/*
+ * Writes the bucket header and changes of one op in the shortest form.
+ * dcount is the op's count delta (for the packed header's short form).
+ * Returns 0 or PT_ERANGE when no form can carry the changes.
+ */
 static int
 put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
     uint64_t dcount, const pt_op_stats *base)
@@ -247,7 +270,9 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	uint64_t events = 0, bits, best_bits = UINT64_MAX, hdr = 0;
 	int list_ok = 1, pack_ok = n > 0 && !pt__wire_force_list;
 	uint32_t base_first = first_bucket(base), zz[PT_HIST_BUCKETS];
-	unsigned k, best_k = 0, pred_k = 0;
+	uint32_t za[PT_HIST_BUCKETS];
+	uint8_t k0s[PT_HIST_BUCKETS];
+	unsigned k, best_k = 0, code = 0;
 	struct bitw w;
 
 	for (i = 0; i < n; i++) {
@@ -278,19 +303,24 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 		    (int64_t)base_first)) + (size_t)((best_bits + 7) / 8);
 	}
 	if (!pt__wire_force_list && !pt__wire_no_pred)
-		pred = pred_prepare(ch, n, dcount, base, base_first, zz,
-		    &pred_k);
+		pred = pred_prepare(ch, n, dcount, base, base_first, zz, za,
+		    k0s, &code);
 	if (!list_ok && !pack_ok && pred == SIZE_MAX)
 		return PT_ERANGE;
 	if (pred != SIZE_MAX && (!list_ok || pred < list) &&
 	    (!pack_ok || pred < packed)) {
-		pt__put_u64(e, (uint64_t)(PACK_K_MAX + 1 + pred_k) << 2 | 3);
+		pt__put_u64(e, (uint64_t)code << 2 | 3);
 		pt__put_i64(e, (int64_t)ch[0].idx - (int64_t)base_first);
 		pt__put_u64(e, ch[n - 1].idx - ch[0].idx);
 		memset(&w, 0, sizeof w);
 		w.e = e;
-		for (i = 0; i <= ch[n - 1].idx - ch[0].idx; i++)
-			bitw_rice(&w, zz[i], pred_k);
+		for (i = 0; i <= ch[n - 1].idx - ch[0].idx; i++) {
+			if (code < ADAPT_BASE)
+				bitw_rice(&w, zz[i], code - PACK_K_MAX - 1);
+			else
+				bitw_rice(&w, za[i], adapt_k(k0s[i],
+				    (int)code - ADAPT_BASE - ADAPT_BIAS));
+		}
 		bitw_flush(&w);
 		return 0;
 	}
@@ -503,7 +533,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 	size_t start, i, j, nch, nchanged;
 	struct guess g;
 	uint32_t prev_id;
-	int full, rc;
+	int full, tick, rc;
 
 	if (tx == NULL || s == NULL || out == NULL)
 		return PT_EINVAL;
@@ -519,15 +549,34 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 	enc_init(&e, out);
 	start = pt__frame_begin(&e, PT__MSG_SNAPSHOT);
 	pt__put_u64(&e, tx->seq + 1);
-	pt__put_u64(&e, full ? SNAP_FULL : 0);
-	pt__put_u64(&e, s->reset_epoch);
-	pt__put_u64(&e, s->time_ns);
-	pt__put_u64(&e, s->uptime_ns);
-	pt__put_u64(&e, s->since_reset_ns);
-	pt__put_f64(&e, s->tick_ns);
-	pt__put_u64(&e, s->memory.rss_bytes);
-	pt__put_u64(&e, s->memory.peak_rss_bytes);
-	pt__put_u64(&e, s->memory.heap_bytes);
+	tick = full || tx->prev->tick_ns != s->tick_ns;
+	pt__put_u64(&e, (full ? SNAP_FULL : 0) | (tick ? SNAP_TICK : 0));
+	if (full) {
+		pt__put_u64(&e, s->reset_epoch);
+		pt__put_u64(&e, s->time_ns);
+		pt__put_u64(&e, s->uptime_ns);
+		pt__put_u64(&e, s->since_reset_ns);
+		pt__put_u64(&e, s->memory.rss_bytes);
+		pt__put_u64(&e, s->memory.peak_rss_bytes);
+		pt__put_u64(&e, s->memory.heap_bytes);
+	} else {
+		const pt_snapshot *p = tx->prev;
+		uint64_t dt = s->time_ns - p->time_ns;
+		uint64_t du = s->uptime_ns - p->uptime_ns;
+
+		pt__put_i64(&e, (int64_t)dt);
+		pt__put_i64(&e, (int64_t)(du - dt));
+		pt__put_i64(&e, (int64_t)(s->since_reset_ns -
+		    p->since_reset_ns - du));
+		pt__put_i64(&e, (int64_t)(s->memory.rss_bytes -
+		    p->memory.rss_bytes));
+		pt__put_i64(&e, (int64_t)(s->memory.peak_rss_bytes -
+		    p->memory.peak_rss_bytes));
+		pt__put_i64(&e, (int64_t)(s->memory.heap_bytes -
+		    p->memory.heap_bytes));
+	}
+	if (tick)
+		pt__put_f64(&e, s->tick_ns);
 
 	pt__put_u64(&e, s->n_ops - tx->op_names);
 	for (i = tx->op_names; i < s->n_ops; i++)

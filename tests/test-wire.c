@@ -152,9 +152,12 @@ snap_equal(const pt_snapshot *a, const pt_snapshot *b)
 	return 1;
 }
 
-/* What the fixed part of a SNAPSHOT payload says. */
+/*
+ * What the fixed part of a SNAPSHOT payload says: flags is its FULL bit
+ * (1 or 0), tick whether tick_ns was sent, epoch only with FULL.
+ */
 struct hdr {
-	uint64_t	seq, flags, epoch;
+	uint64_t	seq, flags, epoch, tick;
 	uint64_t	new_ops, new_ctrs;
 	uint64_t	changed_ops;
 };
@@ -164,18 +167,23 @@ static void
 peek_skip(struct pt__dec *d, struct hdr *h)
 {
 	char name[PT_NAME_MAX + 1];
-	uint64_t i;
+	uint64_t i, flags;
 
 	h->seq = pt__get_u64(d);
-	h->flags = pt__get_u64(d);
-	h->epoch = pt__get_u64(d);
-	pt__get_u64(d);
-	pt__get_u64(d);
-	pt__get_u64(d);
-	pt__get_f64(d);
-	pt__get_u64(d);
-	pt__get_u64(d);
-	pt__get_u64(d);
+	flags = pt__get_u64(d);
+	h->flags = flags & 1;
+	h->tick = (flags & 2) != 0;
+	h->epoch = UINT64_MAX;
+	if (h->flags) {
+		h->epoch = pt__get_u64(d);
+		for (i = 0; i < 6; i++)		/* times and memory */
+			pt__get_u64(d);
+	} else {
+		for (i = 0; i < 6; i++)		/* their deltas */
+			pt__get_i64(d);
+	}
+	if (h->tick)
+		pt__get_f64(d);
 	h->new_ops = pt__get_u64(d);
 	for (i = 0; i < h->new_ops; i++)
 		pt__get_str(d, name, PT_NAME_MAX);
@@ -1176,6 +1184,94 @@ test_predicted_form(void)
 	pt__wire_rx_done(&rx);
 }
 
+/*
+ * The adaptive form (a Rice parameter per bucket, from its prediction): the
+ * encoder takes it for a busy delta of a log-normal-like op, where it beats
+ * the predicted form's single parameter, and the delta arrives intact.
+ */
+static void
+test_adaptive_form(void)
+{
+	struct pt__wire_tx tx, tx_plain;
+	struct pt__wire_rx rx;
+	pt_snapshot *s1, *s2;
+	uint64_t seed = 11, hdr;
+	size_t len, len_plain, n;
+	const uint8_t *p;
+	uint8_t *frame;
+	struct pt__dec d;
+	struct hdr h;
+	int i;
+
+	pt__wire_tx_init(&tx);
+	pt__wire_rx_init(&rx);
+	s1 = mk_snap(1, 0, 0);
+	/* Durations around 3 us, a bell over about 200 buckets. */
+	for (i = 0; i < 40000; i++) {
+		uint64_t ns = 1000;
+		int j;
+
+		for (j = 0; j < 4; j++) {
+			seed = seed * 6364136223846793005ull +
+			    1442695040888963407ull;
+			ns += (seed >> 40) % 1000;
+		}
+		op_add(&s1->ops[0], ns, 1, s1->tick_ns);
+	}
+	round_trip(&tx, &rx, s1, NULL);
+	s2 = pt__snapshot_copy(s1);
+	for (i = 0; i < 4000; i++) {
+		uint64_t ns = 1000;
+		int j;
+
+		for (j = 0; j < 4; j++) {
+			seed = seed * 6364136223846793005ull +
+			    1442695040888963407ull;
+			ns += (seed >> 40) % 1000;
+		}
+		op_add(&s2->ops[0], ns, 1, s2->tick_ns);
+	}
+	s2->time_ns += 100000000;
+
+	pt__wire_tx_init(&tx_plain);
+	tx_plain.prev = pt__snapshot_copy(tx.prev);
+	tx_plain.seq = tx.seq;
+	tx_plain.op_names = tx.op_names;
+	tx_plain.ctr_names = tx.ctr_names;
+	pt__wire_no_adapt = 1;
+	len_plain = encode(&tx_plain, s2, &frame);
+	pt__wire_no_adapt = 0;
+	free(frame);
+
+	len = encode(&tx, s2, &frame);
+	payload_of(frame, len, &p, &n);
+	d.p = p;
+	d.end = p + n;
+	d.err = 0;
+	peek_skip(&d, &h);
+	CU_ASSERT(h.flags == 0 && !h.tick && h.changed_ops == 1);
+	(void)pt__get_u64(&d);			/* id gap */
+	CU_ASSERT_EQUAL(pt__get_u64(&d), 4000);	/* count delta */
+	(void)pt__get_i64(&d);			/* total */
+	(void)pt__get_i64(&d);			/* min */
+	(void)pt__get_i64(&d);			/* max */
+	hdr = pt__get_u64(&d);
+	CU_ASSERT(d.err == 0);
+	CU_ASSERT((hdr & 3) == 3 && (hdr >> 2) >= 32 && (hdr >> 2) < 40);
+	CU_ASSERT_FATAL(pt__wire_decode_snapshot(&rx, p, n, NULL) == 0);
+	CU_ASSERT(snap_equal(s2, rx.cur));
+	free(frame);
+	fprintf(stderr, "(adaptive %zu bytes, predicted %zu) ", len,
+	    len_plain);
+	CU_ASSERT(len < len_plain);
+
+	pt_snapshot_free(s1);
+	pt_snapshot_free(s2);
+	pt__wire_tx_done(&tx);
+	pt__wire_tx_done(&tx_plain);
+	pt__wire_rx_done(&rx);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The agent's incremental snapshots                                         */
 /* ------------------------------------------------------------------------ */
@@ -1347,17 +1443,25 @@ pb_start(void)
 static void
 pb_hdr(uint64_t seq, uint64_t flags, uint64_t epoch, double tick)
 {
+	int i;
+
 	pb_start();
 	pt__put_u64(&pe, seq);
 	pt__put_u64(&pe, flags);
-	pt__put_u64(&pe, epoch);
-	pt__put_u64(&pe, 1700000000000000000ull);	/* time */
-	pt__put_u64(&pe, 2000000000);			/* uptime */
-	pt__put_u64(&pe, 1000000000);			/* since reset */
-	pt__put_f64(&pe, tick);
-	pt__put_u64(&pe, 1000);
-	pt__put_u64(&pe, 2000);
-	pt__put_u64(&pe, 300);
+	if (flags & 1) {
+		pt__put_u64(&pe, epoch);
+		pt__put_u64(&pe, 1700000000000000000ull);	/* time */
+		pt__put_u64(&pe, 2000000000);		/* uptime */
+		pt__put_u64(&pe, 1000000000);		/* since reset */
+		pt__put_u64(&pe, 1000);
+		pt__put_u64(&pe, 2000);
+		pt__put_u64(&pe, 300);
+	} else {
+		for (i = 0; i < 6; i++)		/* nothing moved */
+			pt__put_i64(&pe, 0);
+	}
+	if (flags & 2)
+		pt__put_f64(&pe, tick);
 }
 
 /* An op change: id gap and the deltas of count, total, min and max
@@ -1398,7 +1502,7 @@ pb_base(struct pt__wire_rx *rx)
 {
 	pt__wire_rx_done(rx);
 	rx_setup(rx);
-	pb_hdr(1, 1, 0, 1.0);
+	pb_hdr(1, 3, 0, 1.0);
 	pt__put_u64(&pe, 3);
 	pt__put_str(&pe, "a");
 	pt__put_str(&pe, "b");
@@ -1462,18 +1566,18 @@ test_malformed_header(void)
 		pt__put_u64(&pe, 0);
 		pb_expect(&rx, PT_EPROTO);
 	}
-	/* Unknown flags; an epoch change without FULL. */
-	pb_hdr(2, 2, 0, 1.0);
+	/* Unknown flags; FULL without tick_ns. */
+	pb_hdr(2, 4, 0, 1.0);
 	for (i = 0; i < 4; i++)
 		pt__put_u64(&pe, 0);
 	pb_expect(&rx, PT_EPROTO);
-	pb_hdr(2, 0, 1, 1.0);
+	pb_hdr(2, 1, 1, 1.0);
 	for (i = 0; i < 4; i++)
 		pt__put_u64(&pe, 0);
 	pb_expect(&rx, PT_EPROTO);
 	/* tick_ns not finite or not positive. */
 	for (i = 0; i < sizeof ticks / sizeof ticks[0]; i++) {
-		pb_hdr(2, 0, 0, ticks[i]);
+		pb_hdr(2, 2, 0, ticks[i]);
 		pt__put_u64(&pe, 0);
 		pt__put_u64(&pe, 0);
 		pt__put_u64(&pe, 0);
@@ -1869,6 +1973,41 @@ test_malformed_buckets(void)
 	CU_ASSERT(rx.cur->ops[0].count == 8 && rx.cur->ops[0].n_buckets == 2 &&
 	    rx.cur->ops[0].buckets[0].count == 7 &&
 	    rx.cur->ops[0].buckets[1].index == 13);
+	pb_base(&rx);
+
+	/* Adaptive: a code past the last (40), then a good one.  Op a has 5
+	 * events in bucket 10; 7 more, buckets 10 and 11, offset 0.  Bucket
+	 * 10: prediction 7, k = 1, change 5: residual -2 = zigzag 3 = "10"
+	 * + "1"; bucket 11: prediction 0, k = 0, change 2, coded as itself
+	 * = "110": bits 1,0,1,1,1,0. */
+	bits = 0x1d;
+	pb_bucket_delta(7);
+	pt__put_u64(&pe, 40 << 2 | 3);
+	pt__put_i64(&pe, 0);
+	pt__put_u64(&pe, 1);
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(&rx, PT_EPROTO);
+	pb_bucket_delta(7);
+	pt__put_u64(&pe, 35 << 2 | 3);
+	pt__put_i64(&pe, 0);
+	pt__put_u64(&pe, 1);
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(&rx, 0);
+	CU_ASSERT(rx.cur->ops[0].count == 12 && rx.cur->ops[0].n_buckets == 2 &&
+	    rx.cur->ops[0].buckets[0].count == 10 &&
+	    rx.cur->ops[0].buckets[1].index == 11 &&
+	    rx.cur->ops[0].buckets[1].count == 2);
+	pb_base(&rx);
+	pb_bucket_delta(3);
+	pt__put_u64(&pe, 1 << 2 | 3);		/* the packed change again */
+	pt__put_i64(&pe, 0);
+	bits = 0x14;
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(&rx, 0);
+
 	/* And a list change emptying bucket 10. */
 	pb_hdr(3, 0, 0, 1.0);
 	pt__put_u64(&pe, 0); pt__put_u64(&pe, 0);
@@ -2172,6 +2311,7 @@ main(void)
 		{ "round trip, real snapshots", test_roundtrip_real },
 		{ "incremental snapshots", test_incremental },
 		{ "predicted bucket form", test_predicted_form },
+		{ "adaptive bucket form", test_adaptive_form },
 		{ "malformed header", test_malformed_header },
 		{ "malformed names", test_malformed_names },
 		{ "malformed ops and counters", test_malformed_ops },
