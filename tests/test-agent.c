@@ -23,7 +23,8 @@
 #include <bsd/string.h>
 
 #include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
+
+#include "cunit.h"
 
 #define PATH_LEN	sizeof(((struct sockaddr_un *)0)->sun_path)
 
@@ -1382,30 +1383,23 @@ suite_clean(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct cunit_test tests[] = {
+		{ "sockdir rules", test_sockdir_rules },
+		{ "start and stop", test_start_stop },
+		{ "client errors", test_client_errors },
+		{ "client stream", test_client_stream },
+		{ "reset bumps the epoch", test_reset_epoch },
+		{ "version mismatch", test_version_mismatch },
+		{ "bad input closes one viewer", test_bad_input },
+		{ "handshake deadline", test_handshake_deadline },
+		{ "at most PT__VIEWERS_MAX viewers", test_viewers_max },
+		{ "peer uid check", test_peer_uid },
+		{ "signals untouched", test_signals_untouched },
+		{ "connect cycles leak no fd", test_fd_cycles },
+		{ "fork", test_fork },
+		{ "slow viewer dropped", test_slow_viewer_dropped },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("agent", suite_init, suite_clean);
-	CU_add_test(s, "sockdir rules", test_sockdir_rules);
-	CU_add_test(s, "start and stop", test_start_stop);
-	CU_add_test(s, "client errors", test_client_errors);
-	CU_add_test(s, "client stream", test_client_stream);
-	CU_add_test(s, "reset bumps the epoch", test_reset_epoch);
-	CU_add_test(s, "version mismatch", test_version_mismatch);
-	CU_add_test(s, "bad input closes one viewer", test_bad_input);
-	CU_add_test(s, "handshake deadline", test_handshake_deadline);
-	CU_add_test(s, "at most PT__VIEWERS_MAX viewers", test_viewers_max);
-	CU_add_test(s, "peer uid check", test_peer_uid);
-	CU_add_test(s, "signals untouched", test_signals_untouched);
-	CU_add_test(s, "connect cycles leak no fd", test_fd_cycles);
-	CU_add_test(s, "fork", test_fork);
-	CU_add_test(s, "slow viewer dropped", test_slow_viewer_dropped);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() +
-	    CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return cunit_run("agent", suite_init, suite_clean, tests,
+	    CUNIT_COUNT(tests));
 }

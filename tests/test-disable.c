@@ -12,6 +12,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit.h"
+
 #include "perftop.h"
 
 static int evaluated;
@@ -97,10 +99,7 @@ test_pt_count_and_pt_inc_do_not_evaluate_arguments(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "test_pt_scope_and_pt_func_blocks_still_run",
 		    test_pt_scope_and_pt_func_blocks_still_run },
 		{ "test_pt_scope_count_block_still_runs",
@@ -110,24 +109,5 @@ main(void)
 		{ "test_pt_count_and_pt_inc_do_not_evaluate_arguments",
 		    test_pt_count_and_pt_inc_do_not_evaluate_arguments },
 	};
-	unsigned failed;
-	CU_pSuite suite;
-	size_t i;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	if ((suite = CU_add_suite("disabled", NULL, NULL)) == NULL)
-		goto fail;
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed != 0;
-fail:
-	CU_cleanup_registry();
-	return 2;
+	return cunit_run("disabled", NULL, NULL, tests, CUNIT_COUNT(tests));
 }

@@ -29,7 +29,8 @@
 #include <bsd/string.h>
 
 #include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
+
+#include "cunit.h"
 
 /* From tests/faultshim.c. */
 int	faultshim_configure(const char *spec);
@@ -367,19 +368,14 @@ test_snapshot_file(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "no fault", test_no_fault },
 		{ "every fault at every call", test_sweep },
 		{ "short writes then a full disk", test_short_then_full },
 		{ "snapshot file", test_snapshot_file },
 	};
 	const char *tmp = getenv("TMPDIR");
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+	int rc;
 
 	if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 100)
 		tmp = "/tmp";
@@ -394,21 +390,8 @@ main(void)
 	if (old_data == NULL || new_data == NULL)
 		return 99;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("export-faults", NULL, NULL);
-	for (i = 0; suite != NULL && i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			suite = NULL;
-	if (suite == NULL) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() +
-	    CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = cunit_run("export-faults", NULL, NULL, tests,
+	    CUNIT_COUNT(tests));
 
 	printf("reliability: faults injected=%lu sites=%d failures=%lu\n",
 	    n_injected, n_sites, n_failures);
@@ -416,5 +399,5 @@ main(void)
 	rmdir(workdir);
 	free(old_data);
 	free(new_data);
-	return failed == 0 && n_failures == 0 ? 0 : 1;
+	return rc != 0 ? rc : n_failures != 0;
 }

@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
+
+#include "cunit.h"
 
 #define S	1000000000ULL
 
@@ -691,10 +692,7 @@ test_format_units(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "sort every column both directions",
 		    test_sort_every_column_both_directions },
 		{ "sort tie-break by name", test_sort_tie_break_by_name },
@@ -713,24 +711,5 @@ main(void)
 		{ "memory samples", test_memory_samples },
 		{ "format units", test_format_units },
 	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("model", NULL, NULL);
-	for (i = 0; suite != NULL && i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			suite = NULL;
-	if (suite == NULL) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() +
-	    CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return cunit_run("model", NULL, NULL, tests, CUNIT_COUNT(tests));
 }

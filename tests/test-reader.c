@@ -13,7 +13,8 @@
 #include <bsd/string.h>
 
 #include <CUnit/Basic.h>
-#include <CUnit/CUnit.h>
+
+#include "cunit.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -802,10 +803,7 @@ test_memory_bomb(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "recording reads back", test_recording_reads_back },
 		{ "snapshot file reads back", test_snapshot_file_reads_back },
 		{ "round trip", test_round_trip },
@@ -819,24 +817,5 @@ main(void)
 		{ "overlong line", test_overlong_line },
 		{ "memory bomb", test_memory_bomb },
 	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("reader", NULL, NULL);
-	for (i = 0; suite != NULL && i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			suite = NULL;
-	if (suite == NULL) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() +
-	    CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return cunit_run("reader", NULL, NULL, tests, CUNIT_COUNT(tests));
 }

@@ -13,6 +13,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit.h"
+
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -2291,10 +2293,7 @@ test_measure_real(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		CU_TestFunc	 fn;
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "buffers", test_buf },
 		{ "varints and fixed fields", test_varint },
 		{ "bad varints and strings", test_bad_varints },
@@ -2321,24 +2320,10 @@ main(void)
 		{ "bytes per changed op", test_measure },
 		{ "bytes per changed op, real", test_measure_real },
 	};
-	CU_pSuite suite;
-	unsigned failed;
-	size_t i;
+	int rc;
 
 	setenv("PERFTOP_AGENT", "0", 1);	/* no socket from this test */
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("wire", NULL, NULL);
-	if (suite == NULL)
-		return 1;
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-	    CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = cunit_run("wire", NULL, NULL, tests, CUNIT_COUNT(tests));
 	pt__buf_free(&pb);
-	return failed != 0;
+	return rc;
 }
