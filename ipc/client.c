@@ -278,11 +278,17 @@ handshake(struct pt__client *c, pid_t pid, uint64_t deadline, int req,
 		if (rc == PT_ETIMEDOUT)
 			say(err, errlen, "process %ld did not answer in time",
 			    (long)pid);
-		else
-			say(err, errlen, "sending HELLO: %s", pt_strerror(rc));
+		else	/* PT_ESYS: the system's word for it, errno */
+			say(err, errlen, "sending HELLO: %s", rc == PT_ESYS ?
+			    strerror(errno) : pt_strerror(rc));
 		return rc;
 	}
 	rc = next_frame(c, deadline, &type, &p, &n);
+	if (rc == PT_ESYS) {
+		say(err, errlen, "process %ld: %s", (long)pid,
+		    strerror(errno));
+		return rc;
+	}
 	if (rc == 0) {
 		say(err, errlen, "process %ld did not answer in time",
 		    (long)pid);
