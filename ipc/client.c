@@ -380,7 +380,7 @@ client_open(pid_t pid, int timeout_ms, int req, struct pt__client **out,
 		say(err, errlen, "no such process: %ld", (long)pid);
 		return PT_ENOENT;
 	}
-	rc = pt__sockdir(dir, sizeof dir, 0, err, errlen);
+	rc = pt__sockdir_of(pid, dir, sizeof dir, err, errlen);
 	if (rc == PT_ENOENT) {
 		/* No directory: nobody of ours is instrumented. */
 		if (pt__sockpath(dir, pid, path, sizeof path) != 0)

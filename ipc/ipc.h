@@ -228,6 +228,15 @@ int	pt__sockdir(char *buf, size_t len, int create, char *err,
 	    size_t errlen);
 /* The socket path of pid in dir. */
 int	pt__sockpath(const char *dir, pid_t pid, char *buf, size_t len);
+/*
+ * The directory of pid's agent for a client: pt__sockdir()'s, except for
+ * root looking for another user's process (and no PERFTOP_SOCKET_DIR of
+ * its own): then the same rules applied to that user's uid and the
+ * process's environment, and the same checks against that uid.  0 or a
+ * PT_E* code with err filled.
+ */
+int	pt__sockdir_of(pid_t pid, char *buf, size_t len, char *err,
+	    size_t errlen);
 
 /* ------------------------------------------------------------------------ */
 /* agent.c                                                                   */

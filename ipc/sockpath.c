@@ -4,7 +4,9 @@
  *
  * The directory is $PERFTOP_SOCKET_DIR, else $XDG_RUNTIME_DIR/perftop when
  * XDG_RUNTIME_DIR is an absolute path to an existing directory of ours, else
- * /tmp/perftop-UID.  Whoever can write in that directory can impersonate any
+ * /tmp/perftop-UID.  Root looking for another user's process applies the
+ * same rules to that user and to the process's environment (the agent
+ * accepts root as a peer), unless root's own PERFTOP_SOCKET_DIR is set.  Whoever can write in that directory can impersonate any
  * of our processes, so it must be a real directory (not a symbolic link),
  * owned by the effective uid and closed to group and others.  The umask is
  * never changed: mkdir()'s mode can only be narrowed by it, and the result is
@@ -14,6 +16,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +29,8 @@
 #define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
 /* "/" + the longest pid + ".sock" */
 #define SOCK_NAME_MAX	(1 + 10 + 5)
+/* Room for a directory read from another process's environment. */
+#define PATH_MAX_DIR	SUN_PATH_MAX
 
 static void
 say(char *err, size_t errlen, const char *fmt, ...)
@@ -46,25 +51,29 @@ fits(const char *dir)
 	return strlen(dir) + SOCK_NAME_MAX < SUN_PATH_MAX;
 }
 
-/* Is XDG_RUNTIME_DIR usable: set, absolute, our own existing directory? */
+/* Is XDG_RUNTIME_DIR usable: set, absolute, an existing directory of uid? */
 static int
-xdg_usable(const char *xdg)
+xdg_usable(const char *xdg, uid_t uid)
 {
 	struct stat st;
 
 	if (xdg == NULL || xdg[0] != '/')
 		return 0;
-	if (stat(xdg, &st) == -1 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid())
+	if (stat(xdg, &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != uid)
 		return 0;
 	return 1;
 }
 
-/* Picks the directory by the rules above; 0 or PT_EINVAL/PT_ENAMETOOLONG. */
+/*
+ * Picks the directory of uid's agents by the rules above, with sockdir and
+ * xdg the values of PERFTOP_SOCKET_DIR and XDG_RUNTIME_DIR in their
+ * environment (NULL when unset); 0 or PT_EINVAL/PT_ENAMETOOLONG.
+ */
 static int
-choose(char *buf, size_t len, char *err, size_t errlen)
+choose_for(uid_t uid, const char *sockdir, const char *xdg, char *buf,
+    size_t len, char *err, size_t errlen)
 {
-	const char *env = getenv("PERFTOP_SOCKET_DIR");
+	const char *env = sockdir;
 	size_t n;
 	int w;
 
@@ -83,14 +92,14 @@ choose(char *buf, size_t len, char *err, size_t errlen)
 			buf[n - 1] = '\0';
 		return 0;
 	}
-	env = getenv("XDG_RUNTIME_DIR");
-	if (xdg_usable(env)) {
+	env = xdg;
+	if (xdg_usable(env, uid)) {
 		w = snprintf(buf, len, "%s%sperftop", env,
 		    env[strlen(env) - 1] == '/' ? "" : "/");
 		if (w > 0 && (size_t)w < len && fits(buf))
 			return 0;
 	}
-	w = snprintf(buf, len, "/tmp/perftop-%lu", (unsigned long)geteuid());
+	w = snprintf(buf, len, "/tmp/perftop-%lu", (unsigned long)uid);
 	if (w < 0 || (size_t)w >= len) {
 		say(err, errlen, "socket directory: buffer too small");
 		return PT_ENAMETOOLONG;
@@ -98,20 +107,17 @@ choose(char *buf, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-int
-pt__sockdir(char *buf, size_t len, int create, char *err, size_t errlen)
+/*
+ * Checks (after creating it, with create) the directory in buf: a real
+ * directory owned by uid, closed to group and others.
+ */
+static int
+check_dir(char *buf, uid_t uid, int create, char *err, size_t errlen)
 {
 	struct stat st;
 	mode_t mode;
 	int rc;
 
-	if (buf == NULL || len == 0)
-		return PT_EINVAL;
-	buf[0] = '\0';
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if ((rc = choose(buf, len, err, errlen)) != 0)
-		return rc;
 	if (!fits(buf)) {
 		say(err, errlen, "%s: too long for a socket path (at most %zu "
 		    "bytes)", buf, SUN_PATH_MAX - SOCK_NAME_MAX - 1);
@@ -141,9 +147,9 @@ pt__sockdir(char *buf, size_t len, int create, char *err, size_t errlen)
 		say(err, errlen, "%s: not a directory", buf);
 		return PT_EPERM;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != uid) {
 		say(err, errlen, "%s: owned by uid %lu, not by uid %lu", buf,
-		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		    (unsigned long)st.st_uid, (unsigned long)uid);
 		return PT_EPERM;
 	}
 	mode = st.st_mode & 07777;
@@ -153,6 +159,106 @@ pt__sockdir(char *buf, size_t len, int create, char *err, size_t errlen)
 		return PT_EPERM;
 	}
 	return 0;
+}
+
+int
+pt__sockdir(char *buf, size_t len, int create, char *err, size_t errlen)
+{
+	int rc;
+
+	if (buf == NULL || len == 0)
+		return PT_EINVAL;
+	buf[0] = '\0';
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((rc = choose_for(geteuid(), getenv("PERFTOP_SOCKET_DIR"),
+	    getenv("XDG_RUNTIME_DIR"), buf, len, err, errlen)) != 0)
+		return rc;
+	return check_dir(buf, geteuid(), create, err, errlen);
+}
+
+/* The effective uid of process pid (from /proc), or -1. */
+static long
+proc_euid(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long r, e;
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "Uid: %lu %lu", &r, &e) == 2) {
+			uid = (long)e;
+			break;
+		}
+	fclose(f);
+	return uid;
+}
+
+/*
+ * Reads the values of PERFTOP_SOCKET_DIR and XDG_RUNTIME_DIR from pid's
+ * environment as it was at its start (/proc/PID/environ) into sockdir and
+ * xdg ("" when unset).  0 or -1.
+ */
+static int
+proc_env(pid_t pid, char *sockdir, char *xdg, size_t len)
+{
+	char path[64], entry[PATH_MAX_DIR + 32];
+	size_t n = 0;
+	int c, whole = 1;
+	FILE *f;
+
+	sockdir[0] = xdg[0] = '\0';
+	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	/* NUL-separated entries; longer ones than entry are not ours. */
+	while ((c = getc(f)) != EOF) {
+		if (c != '\0') {
+			if (n + 1 < sizeof entry)
+				entry[n++] = (char)c;
+			else
+				whole = 0;
+			continue;
+		}
+		entry[n] = '\0';
+		if (whole && strncmp(entry, "PERFTOP_SOCKET_DIR=", 19) == 0)
+			strlcpy(sockdir, entry + 19, len);
+		else if (whole && strncmp(entry, "XDG_RUNTIME_DIR=", 16) == 0)
+			strlcpy(xdg, entry + 16, len);
+		n = 0;
+		whole = 1;
+	}
+	fclose(f);
+	return 0;
+}
+
+int
+pt__sockdir_of(pid_t pid, char *buf, size_t len, char *err, size_t errlen)
+{
+	char sockdir[PATH_MAX_DIR], xdg[PATH_MAX_DIR];
+	const char *own = getenv("PERFTOP_SOCKET_DIR");
+	long uid;
+	int rc;
+
+	if (buf == NULL || len == 0 || pid <= 0)
+		return PT_EINVAL;
+	/* Ours, unless root looks for another user's process. */
+	if (geteuid() != 0 || (own != NULL && own[0] != '\0') ||
+	    (uid = proc_euid(pid)) <= 0)
+		return pt__sockdir(buf, len, 0, err, errlen);
+	buf[0] = '\0';
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (proc_env(pid, sockdir, xdg, sizeof sockdir) != 0)
+		sockdir[0] = xdg[0] = '\0';
+	if ((rc = choose_for((uid_t)uid, sockdir[0] != '\0' ? sockdir : NULL,
+	    xdg[0] != '\0' ? xdg : NULL, buf, len, err, errlen)) != 0)
+		return rc;
+	return check_dir(buf, (uid_t)uid, 0, err, errlen);
 }
 
 int

@@ -175,29 +175,26 @@ proc_name(pid_t pid, char *buf, size_t len)
 	fclose(f);
 }
 
-static int
-cmd_list(int argc, char **argv)
+/* The rows of cmd_list, growing. */
+struct list_rows {
+	struct list_row	*row;
+	size_t		 n, cap;
+};
+
+/* Adds a row for each socket "PID.sock" in dir not listed yet. */
+static void
+list_dir(struct list_rows *rs, const char *dir)
 {
-	struct list_row *rows = NULL, *grown;
-	size_t n = 0, cap = 0, i, wpid = 3, wname = 4, wup = 6;
-	char dir[PATH_MAX], err[256] = "", path[PATH_MAX], pidbuf[16];
+	char path[PATH_MAX];
+	struct list_row *grown;
 	struct dirent *de;
 	struct stat st;
+	size_t i;
 	DIR *d;
-	int rc;
 
-	cli_parse_options("list", argc, argv, "h", (const struct option[]){
-	    { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } },
-	    NULL, NULL, NULL, 0);
-
-	rc = pt__sockdir(dir, sizeof dir, 0, err, sizeof err);
-	if (rc == PT_ENOENT)
-		goto print;	/* nothing ever ran: an empty list */
-	if (rc < 0)
-		cli_die("%s", err[0] != '\0' ? err : pt_strerror(rc));
 	if ((d = opendir(dir)) == NULL) {
 		if (errno == ENOENT)
-			goto print;
+			return;
 		cli_die("cannot read %s: %s", dir, strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -208,23 +205,97 @@ cmd_list(int argc, char **argv)
 		if (fstatat(dirfd(d), de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((grown = reallocarray(rows, cap, sizeof *rows)) ==
-			    NULL)
-				cli_die("out of memory");
-			rows = grown;
-		}
-		memset(&rows[n], 0, sizeof rows[n]);
-		rows[n].pid = pid;
+		for (i = 0; i < rs->n && rs->row[i].pid != pid; i++)
+			;
+		if (i < rs->n)
+			continue;
 		if (pt__sockpath(dir, pid, path, sizeof path) < 0)
 			continue;
-		if ((rows[n].socket = strdup(path)) == NULL)
+		if (rs->n == rs->cap) {
+			rs->cap = rs->cap ? rs->cap * 2 : 16;
+			if ((grown = reallocarray(rs->row, rs->cap,
+			    sizeof *rs->row)) == NULL)
+				cli_die("out of memory");
+			rs->row = grown;
+		}
+		memset(&rs->row[rs->n], 0, sizeof rs->row[rs->n]);
+		rs->row[rs->n].pid = pid;
+		if ((rs->row[rs->n].socket = strdup(path)) == NULL)
 			cli_die("out of memory");
-		n++;
+		rs->n++;
 	}
 	closedir(d);
-	if (n > 1)	/* rows is NULL when the directory has no socket */
+}
+
+/*
+ * For root (with no PERFTOP_SOCKET_DIR of its own): the other users'
+ * socket directories in the usual places, /tmp/perftop-UID and
+ * /run/user/UID/perftop, each a real directory of that uid closed to
+ * group and others (the agent's own rules).
+ */
+static void
+list_others(struct list_rows *rs)
+{
+	static const char *const bases[] = { "/tmp", "/run/user" };
+	char dir[PATH_MAX], *end;
+	struct dirent *de;
+	struct stat st;
+	unsigned long uid;
+	size_t b;
+	DIR *d;
+
+	for (b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+		if ((d = opendir(bases[b])) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			const char *num = de->d_name;
+
+			if (b == 0) {
+				if (strncmp(num, "perftop-", 8) != 0)
+					continue;
+				num += 8;
+			}
+			if (!isdigit((unsigned char)num[0]))
+				continue;
+			errno = 0;
+			uid = strtoul(num, &end, 10);
+			if (*end != '\0' || errno != 0 || uid == 0)
+				continue;
+			snprintf(dir, sizeof dir, b == 0 ? "%s/%s" :
+			    "%s/%s/perftop", bases[b], de->d_name);
+			if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+			    st.st_uid != uid || (st.st_mode & 077) != 0)
+				continue;
+			list_dir(rs, dir);
+		}
+		closedir(d);
+	}
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+	struct list_rows rs = { NULL, 0, 0 };
+	struct list_row *rows;
+	size_t n, i, wpid = 3, wname = 4, wup = 6;
+	char dir[PATH_MAX], err[256] = "", pidbuf[16];
+	const char *own = getenv("PERFTOP_SOCKET_DIR");
+	int rc;
+
+	cli_parse_options("list", argc, argv, "h", (const struct option[]){
+	    { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } },
+	    NULL, NULL, NULL, 0);
+
+	rc = pt__sockdir(dir, sizeof dir, 0, err, sizeof err);
+	if (rc < 0 && rc != PT_ENOENT)
+		cli_die("%s", err[0] != '\0' ? err : pt_strerror(rc));
+	if (rc == 0)
+		list_dir(&rs, dir);
+	if (geteuid() == 0 && (own == NULL || own[0] == '\0'))
+		list_others(&rs);
+	rows = rs.row;
+	n = rs.n;
+	if (n > 1)	/* rows is NULL when no directory has a socket */
 		qsort(rows, n, sizeof *rows, row_cmp);
 
 	/* Ask each live target for its name and uptime; skip stale sockets. */
@@ -265,7 +336,6 @@ cmd_list(int argc, char **argv)
 		i++;
 	}
 
-print:
 	for (i = 0; i < n; i++) {
 		snprintf(pidbuf, sizeof pidbuf, "%d", (int)rows[i].pid);
 		wpid = MAX(wpid, strlen(pidbuf));

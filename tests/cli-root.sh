@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # helpers run through wait_until
+# cli-root.sh - root reaches another user's instrumented process (the agent
+# accepts root as a peer): `perftop dump PID`, `perftop list` and `perftop
+# reset PID` find the target's socket by the target's uid and environment
+# (/tmp/perftop-UID, or $XDG_RUNTIME_DIR/perftop of the target), with the
+# same directory checks against that uid; an unsafe directory is refused
+# with one line.  Needs root to run the demo as user nobody.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd setpriv jq
+id nobody >/dev/null 2>&1 || skip "no user nobody"
+uid=$(id -u nobody)
+gid=$(id -g nobody)
+
+as_nobody() {
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
+}
+# Root as a user would run it: no socket directory of its own.
+root_perftop() { env -u PERFTOP_SOCKET_DIR "$PERFTOP" "$@"; }
+
+# The demo and its library where the other user can read them.
+pub=$(mktemp -d "$pt_tmpbase/ptpub.XXXXXX") || hard_error "mktemp failed"
+PT_DIRS+=("$pub")
+chmod 755 "$pub"
+cp "$PERFTOP_DEMO" "$pub/perftop-demo"
+cp -P "$top_builddir"/.libs/libperftop.so* "$pub/"
+chmod -R a+rX "$pub"
+as_nobody env LD_LIBRARY_PATH="$pub" "$pub/perftop-demo" --version \
+    >/dev/null 2>&1 || skip "user nobody cannot run the demo from $pub"
+
+# nobody_demo DIR_VAR: starts the demo as nobody, with a clean environment
+# plus DIR_VAR (e.g. XDG_RUNTIME_DIR=...), and waits for SOCKET; sets NPID.
+nobody_demo() {
+	local sock=$1
+	shift
+	# (setpriv itself, not the function: $! must be the demo's PID.)
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups \
+	    env -i LD_LIBRARY_PATH="$pub" PERFTOP_DEMO_CPU=25 "$@" \
+	    "$pub/perftop-demo" --threads 1 >"$PT_WORK/nobody.log" 2>&1 &
+	NPID=$!
+	PT_PIDS+=("$NPID")
+	sock=${sock//PID/$NPID}
+	wait_until 10 test -S "$sock" ||
+	    fail "the demo of nobody does not serve at $sock: $(cat "$PT_WORK/nobody.log")"
+}
+
+# 1. No XDG_RUNTIME_DIR: /tmp/perftop-UID.
+tmpdir=/tmp/perftop-$uid
+[ -e "$tmpdir" ] || PT_DIRS+=("$tmpdir")
+nobody_demo "$tmpdir/PID.sock"
+root_perftop dump "$NPID" --format json >"$PT_WORK/a.json" 2>"$PT_WORK/a.err" ||
+    fail "root's dump of nobody's demo failed: $(cat "$PT_WORK/a.err")"
+jq_checks "$PT_WORK/a.json" \
+    "the snapshot is the target's" ".pid == $NPID" \
+    "with its operations" "[.operations[] | select(.name == \"training_step\")] | length == 1"
+root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
+grep -q "^$NPID " "$PT_WORK/list" || fail "root's list does not show $NPID: $(cat "$PT_WORK/list")"
+out=$(root_perftop reset "$NPID" 2>&1) || fail "root's reset failed: $out"
+note "/tmp/perftop-$uid: dump, list and reset work ($out)"
+kill -TERM "$NPID"; wait "$NPID" 2>/dev/null
+
+# 2. The target's XDG_RUNTIME_DIR (read from /proc/PID/environ).
+xdg=$(mktemp -d "$pt_tmpbase/ptxdg.XXXXXX") || hard_error "mktemp failed"
+PT_DIRS+=("$xdg")
+chown "$uid:$gid" "$xdg"
+chmod 700 "$xdg"
+nobody_demo "$xdg/perftop/PID.sock" XDG_RUNTIME_DIR="$xdg"
+root_perftop dump "$NPID" --format json >"$PT_WORK/b.json" 2>"$PT_WORK/b.err" ||
+    fail "root's dump via XDG_RUNTIME_DIR failed: $(cat "$PT_WORK/b.err")"
+jq_checks "$PT_WORK/b.json" "the snapshot is the target's" ".pid == $NPID"
+note "XDG_RUNTIME_DIR of the target: dump works"
+
+# 3. That directory opened to everyone: refused, one line.
+chmod 0777 "$xdg/perftop"
+expect_error "an unsafe directory of the target" root_perftop dump "$NPID"
+[[ $ERR_LINE == *"unsafe permissions"* ]] || fail "the message does not say why: $ERR_LINE"
+chmod 0700 "$xdg/perftop"
+kill -TERM "$NPID"; wait "$NPID" 2>/dev/null
+pass
