@@ -228,6 +228,9 @@ struct pt__op_acc {
 
 /* Folds the slots of an exiting thread into the retired totals. */
 void		pt__retire_thread(struct pt__thread *t);
+/* Copies the header fields (pid, name, times, epoch, tick, memory) of src
+ * into dst, not its operations or counters. */
+void		pt__snapshot_copy_header(pt_snapshot *dst, const pt_snapshot *src);
 /* Allocates an empty snapshot with room for the given numbers of entries. */
 pt_snapshot	*pt__snapshot_alloc(size_t n_ops, size_t n_counters);
 /*

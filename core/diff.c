@@ -7,8 +7,8 @@
 #include <string.h>
 
 /* Copies the header fields (not the arrays) of src into dst. */
-static void
-header_copy(pt_snapshot *dst, const pt_snapshot *src)
+void
+pt__snapshot_copy_header(pt_snapshot *dst, const pt_snapshot *src)
 {
 	dst->pid = src->pid;
 	memcpy(dst->process, src->process, sizeof dst->process);
@@ -138,7 +138,7 @@ pt_snapshot_diff(const pt_snapshot *before, const pt_snapshot *after,
 	    before->reset_epoch == after->reset_epoch;
 	if ((s = pt__snapshot_alloc(after->n_ops, after->n_counters)) == NULL)
 		return PT_ENOMEM;
-	header_copy(s, after);
+	pt__snapshot_copy_header(s, after);
 	if (same && after->time_ns > before->time_ns)
 		s->since_reset_ns = after->time_ns - before->time_ns;
 	for (i = 0; i < after->n_ops && rc == 0; i++) {

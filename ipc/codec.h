@@ -271,20 +271,6 @@ dec_init(struct pt__dec *d, const uint8_t *p, size_t n)
 	d->err = 0;
 }
 
-/* Copies the header fields of a snapshot (not its operations). */
-static inline void
-header_copy(pt_snapshot *dst, const pt_snapshot *src)
-{
-	dst->pid = src->pid;
-	memcpy(dst->process, src->process, sizeof dst->process);
-	dst->time_ns = src->time_ns;
-	dst->uptime_ns = src->uptime_ns;
-	dst->since_reset_ns = src->since_reset_ns;
-	dst->reset_epoch = src->reset_epoch;
-	dst->tick_ns = src->tick_ns;
-	dst->memory = src->memory;
-}
-
 static inline pt_bucket *
 buckets_dup(const pt_bucket *b, size_t n)
 {

@@ -175,7 +175,7 @@ snapshot_share(const pt_snapshot *s)
 
 	if ((c = pt__snapshot_alloc(s->n_ops, s->n_counters)) == NULL)
 		return NULL;
-	header_copy(c, s);
+	pt__snapshot_copy_header(c, s);
 	c->pt_internal = PT__SNAP_SHARED;
 	if (s->n_ops > 0)
 		memcpy(c->ops, s->ops, s->n_ops * sizeof *c->ops);

@@ -516,7 +516,7 @@ prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 	pt_snapshot *prev = tx->prev;
 	size_t i;
 
-	header_copy(prev, s);
+	pt__snapshot_copy_header(prev, s);
 	for (i = 0; i < s->n_ops; i++) {
 		pt_op_stats *d = &prev->ops[i];
 		const char *name;

@@ -253,7 +253,7 @@ pt__snapshot_copy(const pt_snapshot *s)
 		return NULL;
 	if ((c = pt__snapshot_alloc(s->n_ops, s->n_counters)) == NULL)
 		return NULL;
-	header_copy(c, s);
+	pt__snapshot_copy_header(c, s);
 	c->n_ops = s->n_ops;
 	for (i = 0; i < s->n_ops; i++) {
 		const pt_op_stats *o = &s->ops[i];

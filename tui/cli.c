@@ -433,8 +433,8 @@ cli_connect(pid_t pid)
 }
 
 /* Is pid gone: no such process, or a zombie nobody has reaped yet? */
-static int
-process_gone(pid_t pid)
+int
+cli_process_gone(pid_t pid)
 {
 	char path[64], buf[512], *p;
 	ssize_t n;
@@ -467,7 +467,7 @@ cli_target_exited(pid_t pid)
 	int i;
 
 	for (i = 0; i < 100; i++) {
-		if (process_gone(pid))
+		if (cli_process_gone(pid))
 			return 1;
 		(void)poll(NULL, 0, 10);
 	}

@@ -233,37 +233,13 @@ view_move_selection(struct view *v, long delta)
 /* The connection                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Has pid gone away (no such process, or a zombie nobody reaped yet)? */
-static int
-process_gone(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	if (kill(pid, 0) == -1 && errno == ESRCH)
-		return 1;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "pid (comm) S ...": the state follows the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return 0;
-	return p[2] == 'Z' || p[2] == 'X';
-}
-
 /* The connection ended with rc: say why and keep the last data. */
 static void
 view_lost(struct view *v, int rc)
 {
 	pt__client_close(v->client);
 	v->client = NULL;
-	if (process_gone(v->pid)) {
+	if (cli_process_gone(v->pid)) {
 		v->conn = VIEW_EXITED;
 		view_status(v, 1, "process %d exited: the last data stays "
 		    "(w writes it, q quits)", (int)v->pid);
@@ -426,7 +402,7 @@ run_loop(struct view *v)
 			v->status[0] = '\0';
 			v->dirty = 1;
 		}
-		if (v->conn == VIEW_DISCONNECTED && process_gone(v->pid)) {
+		if (v->conn == VIEW_DISCONNECTED && cli_process_gone(v->pid)) {
 			v->conn = VIEW_EXITED;
 			v->dirty = 1;
 		}

@@ -96,6 +96,8 @@ uint64_t cli_now_ms(void);
  * round trip) or dies with one clear line.  The caller closes it. */
 struct pt__client *cli_connect_req(pid_t pid, int req);
 struct pt__client *cli_connect(pid_t pid);
+/* Is pid gone: no such process, or a zombie nobody has reaped yet? */
+int	cli_process_gone(pid_t pid);
 /* After the agent closed the connection: did pid exit (waits up to 1 s)? */
 int	cli_target_exited(pid_t pid);
 /* Dies with one line for a failed pt__client_* call or stream (rc). */
