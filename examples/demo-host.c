@@ -289,15 +289,10 @@ on_sigpipe(int sig)
 int
 start_alarm_storm(int hz)
 {
-	struct sigaction sa;
 	struct itimerval it;
 	long us = 1000000L / hz;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) == -1)
+	if (catch_signal(SIGALRM, on_alarm, SA_RESTART) == -1)
 		return -1;
 	memset(&it, 0, sizeof(it));
 	it.it_interval.tv_sec = us / 1000000L;
@@ -499,16 +494,23 @@ child_failures(void)
 	return g_child_failures;
 }
 
-void
-install_usr1(void)
+/* Runs fn on signal sig (with flags, e.g. SA_RESTART); 0 or -1. */
+int
+catch_signal(int sig, void (*fn)(int), int flags)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = fn;
+	sa.sa_flags = flags;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	return sigaction(sig, &sa, NULL);
+}
+
+void
+install_usr1(void)
+{
+	catch_signal(SIGUSR1, on_usr1, SA_RESTART);
 }
 
 /* --heap-on-usr1: the heap in use now, between snapshots (for the soak). */
@@ -528,11 +530,5 @@ heap_report(void)
 void
 install_sigpipe_counter(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigpipe;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGPIPE, &sa, NULL);
+	catch_signal(SIGPIPE, on_sigpipe, SA_RESTART);
 }

@@ -50,6 +50,9 @@ uint64_t burn_ns(uint64_t ns, uint64_t seed);	/* CPU work, about ns */
 #define CHILD_MAY_EXIT	1
 #endif
 
+/* demo-host.c: runs fn on signal sig (flags: SA_RESTART or 0); 0 or -1. */
+int	 catch_signal(int sig, void (*fn)(int), int flags);
+
 /* demo-host.c: --fork-every, --fork-count, --exec-child. */
 int	 fork_stats_init(long long limit, const char *exec_cmd);
 void	 fork_child(void);

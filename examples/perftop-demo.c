@@ -44,7 +44,6 @@
 #include "perftop.h"
 #include "demo.h"
 
-
 /* ------------------------------------------------------------------------ */
 /* Options and shared state                                                  */
 /* ------------------------------------------------------------------------ */
@@ -983,21 +982,12 @@ parse_options(int argc, char **argv, struct options *o)
 		    "--fork-count" : "--exec-child", "");
 }
 
-
 static void
 install_signals(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_signal(SIGINT, on_signal, 0);
+	catch_signal(SIGTERM, on_signal, 0);
 }
-
-
-
 
 int
 main(int argc, char **argv)
