@@ -1111,6 +1111,40 @@ test_roundtrip_real(void)
 	pt__wire_rx_done(&rx);
 }
 
+/* Makes dst a sender in the same state as src (its own copy of prev). */
+static void
+tx_fork(struct pt__wire_tx *dst, const struct pt__wire_tx *src)
+{
+	pt__wire_tx_init(dst);
+	dst->prev = pt__snapshot_copy(src->prev);
+	dst->seq = src->seq;
+	dst->op_names = src->op_names;
+	dst->ctr_names = src->ctr_names;
+}
+
+/*
+ * The bucket header of the one op a delta payload carries, after checking
+ * that it is a delta without tick_ns, of one op whose count grew by dcount.
+ */
+static uint64_t
+one_op_bucket_header(const uint8_t *p, size_t n, uint64_t dcount)
+{
+	struct pt__dec d = { p, p + n, 0 };
+	struct hdr h;
+	uint64_t hdr;
+
+	peek_skip(&d, &h);
+	CU_ASSERT(h.flags == 0 && !h.tick && h.changed_ops == 1);
+	(void)pt__get_u64(&d);			/* id gap */
+	CU_ASSERT_EQUAL(pt__get_u64(&d), dcount);	/* count delta */
+	(void)pt__get_i64(&d);			/* total */
+	(void)pt__get_i64(&d);			/* min */
+	(void)pt__get_i64(&d);			/* max */
+	hdr = pt__get_u64(&d);
+	CU_ASSERT(d.err == 0);
+	return hdr;
+}
+
 /*
  * A busy operation whose new events fall like its old ones goes in the
  * predicted form, which beats the packed one, and arrives intact.
@@ -1125,8 +1159,6 @@ test_predicted_form(void)
 	size_t len, len_plain, n;
 	const uint8_t *p;
 	uint8_t *frame;
-	struct pt__dec d;
-	struct hdr h;
 	int i;
 
 	pt__wire_tx_init(&tx);
@@ -1147,11 +1179,7 @@ test_predicted_form(void)
 	s2->time_ns++;
 
 	/* The same sender state twice: one may not use the form. */
-	pt__wire_tx_init(&tx_plain);
-	tx_plain.prev = pt__snapshot_copy(tx.prev);
-	tx_plain.seq = tx.seq;
-	tx_plain.op_names = tx.op_names;
-	tx_plain.ctr_names = tx.ctr_names;
+	tx_fork(&tx_plain, &tx);
 	pt__wire_no_pred = 1;
 	len_plain = encode(&tx_plain, s2, &frame);
 	pt__wire_no_pred = 0;
@@ -1159,18 +1187,7 @@ test_predicted_form(void)
 
 	len = encode(&tx, s2, &frame);
 	payload_of(frame, len, &p, &n);
-	d.p = p;
-	d.end = p + n;
-	d.err = 0;
-	peek_skip(&d, &h);
-	CU_ASSERT(h.flags == 0 && h.changed_ops == 1);
-	(void)pt__get_u64(&d);			/* id gap */
-	CU_ASSERT_EQUAL(pt__get_u64(&d), 4000);	/* count delta */
-	(void)pt__get_i64(&d);			/* total */
-	(void)pt__get_i64(&d);			/* min */
-	(void)pt__get_i64(&d);			/* max */
-	hdr = pt__get_u64(&d);
-	CU_ASSERT(d.err == 0);
+	hdr = one_op_bucket_header(p, n, 4000);
 	CU_ASSERT((hdr & 3) == 3 && (hdr >> 2) > 10);	/* predicted */
 	CU_ASSERT_FATAL(pt__wire_decode_snapshot(&rx, p, n, NULL) == 0);
 	CU_ASSERT(snap_equal(s2, rx.cur));
@@ -1201,8 +1218,6 @@ test_adaptive_form(void)
 	size_t len, len_plain, n;
 	const uint8_t *p;
 	uint8_t *frame;
-	struct pt__dec d;
-	struct hdr h;
 	int i;
 
 	pt__wire_tx_init(&tx);
@@ -1235,11 +1250,7 @@ test_adaptive_form(void)
 	}
 	s2->time_ns += 100000000;
 
-	pt__wire_tx_init(&tx_plain);
-	tx_plain.prev = pt__snapshot_copy(tx.prev);
-	tx_plain.seq = tx.seq;
-	tx_plain.op_names = tx.op_names;
-	tx_plain.ctr_names = tx.ctr_names;
+	tx_fork(&tx_plain, &tx);
 	pt__wire_no_adapt = 1;
 	len_plain = encode(&tx_plain, s2, &frame);
 	pt__wire_no_adapt = 0;
@@ -1247,18 +1258,7 @@ test_adaptive_form(void)
 
 	len = encode(&tx, s2, &frame);
 	payload_of(frame, len, &p, &n);
-	d.p = p;
-	d.end = p + n;
-	d.err = 0;
-	peek_skip(&d, &h);
-	CU_ASSERT(h.flags == 0 && !h.tick && h.changed_ops == 1);
-	(void)pt__get_u64(&d);			/* id gap */
-	CU_ASSERT_EQUAL(pt__get_u64(&d), 4000);	/* count delta */
-	(void)pt__get_i64(&d);			/* total */
-	(void)pt__get_i64(&d);			/* min */
-	(void)pt__get_i64(&d);			/* max */
-	hdr = pt__get_u64(&d);
-	CU_ASSERT(d.err == 0);
+	hdr = one_op_bucket_header(p, n, 4000);
 	CU_ASSERT((hdr & 3) == 3 && (hdr >> 2) >= 32 && (hdr >> 2) < 40);
 	CU_ASSERT_FATAL(pt__wire_decode_snapshot(&rx, p, n, NULL) == 0);
 	CU_ASSERT(snap_equal(s2, rx.cur));
