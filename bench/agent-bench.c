@@ -68,6 +68,7 @@ static int	g_reps = 50;		/* snapshots per work figure (>= 20) */
 static int	g_events_per_slot = 200;
 static int	g_intervals = 200;	/* snapshots per bytes figure */
 static double	g_busy_rate = 1e6;	/* events/s of the busy threads */
+static int	g_busy_gap_ms = 10;	/* between the busy snapshots */
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -388,6 +389,7 @@ snap_worker(void *arg)
 /* Medians; the CPU times are the measuring thread's. */
 struct work {
 	double	wall_us, cpu_us, take_us, encode_us, free_us, bytes;
+	double	replayed, merged;	/* operations, per snapshot */
 };
 
 /*
@@ -405,6 +407,8 @@ measure_work(int n, int full, uint64_t gap_ns)
 	double *enc = xcalloc((size_t)n, sizeof *enc);
 	double *fr = xcalloc((size_t)n, sizeof *fr);
 	double *bytes = xcalloc((size_t)n, sizeof *bytes);
+	double *rep = xcalloc((size_t)n, sizeof *rep);
+	double *mer = xcalloc((size_t)n, sizeof *mer);
 	struct pt__snapcache cache;
 	struct pt__wire_tx tx;
 	struct pt__buf buf;
@@ -444,6 +448,8 @@ measure_work(int n, int full, uint64_t gap_ns)
 		enc[i] = (double)(c2 - c1) / 1e3;
 		fr[i] = (double)(c3 - c2) / 1e3;
 		bytes[i] = (double)buf.len;
+		rep[i] = (double)cache.replayed;
+		mer[i] = (double)cache.merged;
 		pt__buf_consume(&buf, buf.len);
 	}
 	w.wall_us = median(wall, n);
@@ -452,6 +458,10 @@ measure_work(int n, int full, uint64_t gap_ns)
 	w.encode_us = median(enc, n);
 	w.free_us = median(fr, n);
 	w.bytes = median(bytes, n);
+	w.replayed = median(rep, n);
+	w.merged = median(mer, n);
+	free(rep);
+	free(mer);
 	pt__wire_tx_done(&tx);
 	pt__snapcache_free(&cache);
 	pt__buf_free(&buf);
@@ -626,7 +636,7 @@ part_snapshot(void)
 	t0 = now_ns();
 	snap_set_phase(PH_BUSY);
 	sleep_ns(200 * NS_PER_MS);
-	busy = measure_work(g_reps, 0, 10 * NS_PER_MS);
+	busy = measure_work(g_reps, 0, (uint64_t)g_busy_gap_ms * NS_PER_MS);
 	snap_set_phase(PH_IDLE);
 	t0 = now_ns() - t0;
 	sleep_ns(20 * NS_PER_MS);
@@ -635,11 +645,14 @@ part_snapshot(void)
 	figure("agent_snapshot_busy_refresh_us", "%.1f", busy.take_us);
 	figure("agent_snapshot_busy_encode_us", "%.1f", busy.encode_us);
 	figure("agent_snapshot_busy_delta_bytes", "%.0f", busy.bytes);
+	figure("agent_snapshot_busy_replayed_ops", "%.0f", busy.replayed);
+	figure("agent_snapshot_busy_merged_ops", "%.0f", busy.merged);
 	figure("agent_snapshot_busy_events_per_s", "%.0f",
 	    (double)(atomic_load(&snap_busy_events) - e0) / ((double)t0 / 1e9));
 	comment("busy: the %d threads recorded into every operation in turn "
-	    "(%s) while %d snapshots were taken 10 ms apart", SNAP_THREADS,
-	    g_busy_rate > 0 ? "paced" : "as fast as they could", g_reps);
+	    "(%s) while %d snapshots were taken %d ms apart", SNAP_THREADS,
+	    g_busy_rate > 0 ? "paced" : "as fast as they could", g_reps,
+	    g_busy_gap_ms);
 
 	target_line("agent_snapshot_us", idle.cpu_us, SNAP_TARGET_US, "us", 1);
 	target_line("agent_snapshot_busy_us", busy.cpu_us, SNAP_TARGET_US,
@@ -1243,6 +1256,14 @@ main(int argc, char **argv)
 			if (g_events_per_slot < 1) {
 				fprintf(stderr, PROG ": --events-per-slot: at "
 				    "least 1\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--busy-gap-ms") == 0 &&
+		    i + 1 < argc) {
+			g_busy_gap_ms = atoi(argv[++i]);
+			if (g_busy_gap_ms < 1 || g_busy_gap_ms > 10000) {
+				fprintf(stderr, PROG ": --busy-gap-ms: 1 .. "
+				    "10000\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--busy-rate") == 0 &&

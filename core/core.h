@@ -126,23 +126,43 @@ int		pt__name_check(const char *name);
  * Statistics of one operation in one thread.  Single writer.  There is no
  * count field: the count is the sum of the buckets, so the two always agree,
  * and each bucket on its own is exact across a reset.  total holds the ticks
- * plus one per event, so it grows with every event, even one of zero ticks:
- * a reader that finds it unchanged knows the whole slot is (the agent's
- * incremental snapshots rely on it); the ticks are total minus the count.
- * The writer stores the bucket before the total (release) and readers load
- * the total first (acquire), so a total read never holds an event its
- * buckets lack.
+ * plus one per event, so it grows with every event, even one of zero ticks;
+ * the ticks are total minus the count.
+ *
+ * The journal tells a reader what changed without reading the buckets: jn
+ * counts the events recorded, and jr[n % PT__JOURNAL] holds the bucket of
+ * event n (PT__JR_BATCH for a batch of several identical events, which
+ * readers do not replay).  A reader that saw jn = a and now sees b with
+ * b - a < PT__JOURNAL replays events a .. b - 1 from jr and checks jn again
+ * afterwards (an entry may have been overwritten meanwhile); otherwise it
+ * reads the buckets.  The agent's incremental snapshots rely on it: 32
+ * entries cover a slot recording up to ~250 events a second for a viewer at
+ * 10 Hz, at the price of one more cache line per slot.
+ *
+ * The writer stores the bucket, then the journal entry, then jn, then the
+ * total (each a release), so a reader that loads jn (acquire) sees every
+ * bucket of the events it counts, and one that loads the total first never
+ * finds in it an event the buckets lack.
  */
+#define PT__JOURNAL		32
+#define PT__JR_BATCH		0xffffu
+
 struct pt__op_slot {
 	uint64_t	total;		/* ticks + events */
 	uint64_t	min;		/* ticks, valid when mm_epoch is current */
 	uint64_t	max;
 	uint64_t	mm_epoch;	/* epoch min/max belong to, + 1 (0: none) */
 	uint64_t	groups;		/* bit g: a bucket of group g was used */
+	uint64_t	jn;		/* events recorded */
+	/* bucket of event n at n % PT__JOURNAL, a cache line of its own */
+	uint16_t	jr[PT__JOURNAL] __attribute__((aligned(PT__CACHELINE)));
 	uint64_t	hist[PT_HIST_BUCKETS];
 } __attribute__((aligned(PT__CACHELINE)));
 
 /* Buckets come in groups of 64 so a merge reads only the groups used. */
+_Static_assert(offsetof(struct pt__op_slot, hist) == 2 * PT__CACHELINE,
+    "the slot's figures and journal take two cache lines");
+
 #define PT__GROUP_BITS		6
 #define PT__GROUPS		(PT_HIST_BUCKETS >> PT__GROUP_BITS)	/* 31 */
 
@@ -166,12 +186,23 @@ struct pt__thread {
 	LIST_ENTRY(pt__thread)	 entry;
 	struct pt__ctr_chunk	*ctrs[PT__CTR_CHUNKS];
 	struct pt__op_slot	*slot[PT_SITES_MAX + 1];	/* by op id */
+	/*
+	 * The reader's side, never touched by the hot path: how many events
+	 * of each slot (its jn) the snapshot cache rd_owner has merged, or
+	 * PT__SEEN_BAD.  Written by that cache under pt__lock; zero for a
+	 * new slot.
+	 */
+	uint64_t		 rd_owner;
+	uint64_t		 rd_seen[PT_SITES_MAX + 1];	/* by op id */
 };
+#define PT__SEEN_BAD		UINT64_MAX
 LIST_HEAD(pt__thread_list, pt__thread);
 
 extern __thread struct pt__thread *pt__self
     __attribute__((tls_model("initial-exec")));
 extern struct pt__thread_list pt__threads;	/* under pt__lock */
+/* Moves whenever a thread joins or leaves pt__threads.  Under pt__lock. */
+extern uint64_t pt__threads_gen;
 
 struct pt__op_slot *pt__slot_get(uint32_t id);	/* slow path */
 int64_t		*pt__ctr_get(uint32_t id);	/* slow path */
@@ -192,10 +223,15 @@ pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 	uint64_t ep = PT__LOAD(&pt__g.epoch) + 1;
 	uint32_t idx = pt__hist_index(d);
 	uint64_t bit = (uint64_t)1 << (idx >> PT__GROUP_BITS);
+	uint64_t n = s->jn;
 
 	PT__BUMP(&s->hist[idx], times);
 	if (PT__UNLIKELY(!(s->groups & bit)))
 		PT__STORE(&s->groups, s->groups | bit);
+	__atomic_store_n(&s->jr[n & (PT__JOURNAL - 1)],
+	    times == 1 ? (uint16_t)idx : (uint16_t)PT__JR_BATCH,
+	    __ATOMIC_RELEASE);
+	__atomic_store_n(&s->jn, n + times, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->total, s->total + (d + 1) * times,
 	    __ATOMIC_RELEASE);
 	if (PT__UNLIKELY(s->mm_epoch != ep)) {
@@ -251,22 +287,41 @@ void		 pt__snapshot_atfork_child(void);
 /* Nanoseconds since the library started (or since the fork, in a child). */
 uint64_t	 pt__uptime_ns(void);
 
+/* What a snapshot cache keeps of one operation besides cur->ops[i]. */
+struct pt__snapop {
+	uint64_t	min;		/* ticks, when mm_ok */
+	uint64_t	max;
+	int		mm_ok;		/* min/max are of this epoch's events */
+};
+
 /*
  * An incremental snapshot for one consumer (the agent thread): cur is
- * updated in place, and only the operations whose slots saw events since
- * the last refresh are merged again.  ver[i] (for cur->ops[i]) changes
- * whenever that operation changes, so an encoder can skip unchanged ones
- * without looking at their buckets.
+ * updated in place.  An operation none of whose slots recorded an event
+ * since the last refresh is left alone; one whose slots each recorded a
+ * few is updated from the slots' journals (a cache line per slot); any
+ * other is merged again from the buckets.  ver[i] (for cur->ops[i])
+ * changes whenever that operation changes, so an encoder can skip
+ * unchanged ones without looking at their buckets.  cur's percentiles and
+ * means are not filled in (the encoder does not send them).
  */
 struct pt__snapcache {
 	pt_snapshot	*cur;		/* owned; NULL before the first refresh */
-	uint64_t	*sig;		/* by op index: slot totals when filled */
 	uint64_t	*ver;		/* by op index: 0 = never filled */
+	struct pt__snapop *op;		/* by op index */
 	size_t		 cap_ops;
 	size_t		 cap_counters;
+	uint64_t	 id;		/* names the cache in threads' rd_owner */
 	uint64_t	 gen;		/* last version handed out */
 	uint64_t	 epoch;		/* reset epoch cur was made in */
+	uint64_t	 threads_gen;	/* pt__threads_gen cur was made with */
 	double		 tick_ns;	/* tick cur's figures were made with */
+	uint16_t	*jbuf;		/* journal entries of one operation */
+	uint32_t	*cnt;		/* by bucket: their counts (else 0) */
+	struct pt__thread **pend_thr;	/* its slots' threads and new jn */
+	uint64_t	*pend_jn;
+	size_t		 cap_threads;
+	size_t		 replayed;	/* last refresh: ops from the journals */
+	size_t		 merged;	/* and ops merged from the buckets */
 };
 
 /* Brings c->cur up to date.  Returns 0 or PT_ENOMEM (cur stays usable). */

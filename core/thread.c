@@ -29,6 +29,7 @@
 
 __thread struct pt__thread *pt__self __attribute__((tls_model("initial-exec")));
 struct pt__thread_list pt__threads = LIST_HEAD_INITIALIZER(pt__threads);
+uint64_t pt__threads_gen;
 
 static struct pt__thread_list	free_records =
     LIST_HEAD_INITIALIZER(free_records);
@@ -76,6 +77,7 @@ thread_exit(void *arg)
 	pthread_mutex_lock(&pt__lock);
 	pt__retire_thread(t);
 	LIST_REMOVE(t, entry);
+	pt__threads_gen++;
 	n_live--;
 	if (n_free < FREE_RECORDS_MAX) {
 		LIST_INSERT_HEAD(&free_records, t, entry);
@@ -124,6 +126,7 @@ thread_get(void)
 		return NULL;
 	}
 	LIST_INSERT_HEAD(&pt__threads, t, entry);
+	pt__threads_gen++;
 	n_live++;
 	pthread_mutex_unlock(&pt__lock);
 	t->tid = gettid();

@@ -288,6 +288,15 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 	    varint_len(span - 1) + (size_t)((best + 7) / 8);
 }
 
+/* Bytes the predicted forms take at the least for n changes (n > 0). */
+static size_t
+pred_floor(const struct bchange *ch, size_t n)
+{
+	uint32_t span = ch[n - 1].idx - ch[0].idx + 1;
+
+	return 3 + (span + 7) / 8;
+}
+
 /*
  * Writes the bucket header and changes of one op in the shortest form.
  * dcount is the op's count delta (for the packed header's short form).
@@ -334,7 +343,15 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 		packed = varint_len(hdr) + varint_len(zigzag((int64_t)ch[0].idx -
 		    (int64_t)base_first)) + (size_t)((best_bits + 7) / 8);
 	}
-	if (!pt__wire_force_list && !pt__wire_no_pred)
+	/*
+	 * The predicted forms spend a bit at least on every bucket of the
+	 * span: with few events over many buckets (most changes between
+	 * frequent snapshots) they cannot win, and preparing them would
+	 * cost more than everything else.
+	 */
+	if (!pt__wire_force_list && !pt__wire_no_pred && n > 0 &&
+	    pred_floor(ch, n) < (pack_ok && packed < list ? packed :
+	    list_ok ? list : SIZE_MAX))
 		pred = pred_prepare(ch, n, dcount, base, base_first, zz, za,
 		    k0s, &code);
 	if (!list_ok && !pack_ok && pred == SIZE_MAX)

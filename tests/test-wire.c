@@ -1289,21 +1289,26 @@ static pt_site inc_ctr = PT_SITE_INIT("inc.ctr", PT_KIND_COUNTER);
 static int
 stats_equal(const pt_snapshot *a, const pt_snapshot *b)
 {
-	size_t i;
+	size_t i, j;
 
 	if (a->n_ops != b->n_ops || a->n_counters != b->n_counters ||
 	    a->reset_epoch != b->reset_epoch)
 		return 0;
 	for (i = 0; i < a->n_ops; i++) {
 		const pt_op_stats *x = &a->ops[i], *y = &b->ops[i];
+		pt_op_stats t = *x;
 
+		/* The cache leaves the percentiles out. */
+		pt_op_stats_finish(&t, a->tick_ns);
 		if (strcmp(x->name, y->name) != 0 || x->count != y->count ||
 		    x->total_ns != y->total_ns || x->min_ns != y->min_ns ||
-		    x->max_ns != y->max_ns || x->p99_ns != y->p99_ns ||
-		    x->n_buckets != y->n_buckets || (x->n_buckets > 0 &&
-		    memcmp(x->buckets, y->buckets,
-		    x->n_buckets * sizeof *x->buckets) != 0))
+		    x->max_ns != y->max_ns || t.p99_ns != y->p99_ns ||
+		    x->n_buckets != y->n_buckets)
 			return 0;
+		for (j = 0; j < x->n_buckets; j++)
+			if (x->buckets[j].index != y->buckets[j].index ||
+			    x->buckets[j].count != y->buckets[j].count)
+				return 0;
 	}
 	for (i = 0; i < a->n_counters; i++)
 		if (a->counters[i].value != b->counters[i].value)

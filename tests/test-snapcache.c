@@ -1,0 +1,448 @@
+/*
+ * test-snapcache.c - the agent's incremental snapshot (struct
+ * pt__snapcache): operations updated from the slots' journals must come out
+ * exactly as a full snapshot says, alone and with threads recording while
+ * it refreshes; and it must fall back to the buckets whenever the journal
+ * cannot tell (too many events, a batch, a slot another cache read last).
+ */
+#include "core.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cunit.h"
+
+#define OPS		40
+
+static pt_site sites[OPS];
+static char names[OPS][32];
+
+static int
+suite_init(void)
+{
+	int i;
+
+	for (i = 0; i < OPS; i++) {
+		snprintf(names[i], sizeof names[i], "snapcache.op%02d", i);
+		sites[i] = (pt_site)PT_SITE_INIT(names[i], PT_KIND_OP);
+		if (pt_site_register(&sites[i]) <= 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Records one event of ticks ticks into op i from the calling thread. */
+static void
+rec(int i, uint64_t ticks)
+{
+	CU_ASSERT_EQUAL_FATAL(pt__test_record_ticks(&sites[i], ticks, 1), 0);
+}
+
+static int
+same_buckets(const pt_op_stats *x, const pt_op_stats *y)
+{
+	size_t j;
+
+	if (x->n_buckets != y->n_buckets)
+		return 0;
+	for (j = 0; j < x->n_buckets; j++)
+		if (x->buckets[j].index != y->buckets[j].index ||
+		    x->buckets[j].count != y->buckets[j].count)
+			return 0;
+	return 1;
+}
+
+/*
+ * Tells whether the cache's operations are what a full snapshot taken now
+ * says: counts, times, min, max and every bucket.  Prints the first
+ * difference.
+ */
+static int
+same_as_full(const struct pt__snapcache *c)
+{
+	pt_snapshot *full = NULL;
+	size_t i;
+	int ok = 1;
+
+	CU_ASSERT_FATAL(pt_snapshot_take(&full) == 0);
+	if (c->cur->n_ops != full->n_ops ||
+	    c->cur->reset_epoch != full->reset_epoch) {
+		printf("\n  %zu ops (full: %zu)\n", c->cur->n_ops, full->n_ops);
+		ok = 0;
+	}
+	for (i = 0; ok && i < full->n_ops; i++) {
+		const pt_op_stats *x = &c->cur->ops[i], *y = &full->ops[i];
+
+		if (x->count != y->count || x->total_ns != y->total_ns ||
+		    x->min_ns != y->min_ns || x->max_ns != y->max_ns ||
+		    !same_buckets(x, y)) {
+			printf("\n  %s: count %llu/%llu total %llu/%llu "
+			    "min %llu/%llu max %llu/%llu buckets %zu/%zu\n",
+			    y->name, (unsigned long long)x->count,
+			    (unsigned long long)y->count,
+			    (unsigned long long)x->total_ns,
+			    (unsigned long long)y->total_ns,
+			    (unsigned long long)x->min_ns,
+			    (unsigned long long)y->min_ns,
+			    (unsigned long long)x->max_ns,
+			    (unsigned long long)y->max_ns,
+			    x->n_buckets, y->n_buckets);
+			for (size_t j = 0; j < x->n_buckets && j < y->n_buckets; j++)
+				if (x->buckets[j].index != y->buckets[j].index ||
+				    x->buckets[j].count != y->buckets[j].count)
+					printf("  bucket %zu: %u:%llu / %u:%llu\n",
+					    j, x->buckets[j].index,
+					    (unsigned long long)x->buckets[j].count,
+					    y->buckets[j].index,
+					    (unsigned long long)y->buckets[j].count);
+			ok = 0;
+		}
+	}
+	pt_snapshot_free(full);
+	return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A helper thread that stays alive (an exit would merge everything)         */
+/* ------------------------------------------------------------------------ */
+
+struct helper {
+	pthread_t	 th;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	void		(*job)(void *);
+	void		*arg;
+	int		 busy, quit;
+};
+
+static void *
+helper_main(void *arg)
+{
+	struct helper *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->busy && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->quit)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		h->job(h->arg);
+		pthread_mutex_lock(&h->mu);
+		h->busy = 0;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static void
+helper_start(struct helper *h)
+{
+	memset(h, 0, sizeof *h);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	CU_ASSERT_FATAL(pthread_create(&h->th, NULL, helper_main, h) == 0);
+}
+
+/* Runs job(arg) on the helper and waits for it. */
+static void
+helper_run(struct helper *h, void (*job)(void *), void *arg)
+{
+	pthread_mutex_lock(&h->mu);
+	h->job = job;
+	h->arg = arg;
+	h->busy = 1;
+	pthread_cond_broadcast(&h->cv);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void
+helper_stop(struct helper *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->quit = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->th, NULL);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+}
+
+/* A job: n events into each of ops [0, OPS) with durations from ticks. */
+struct burst {
+	int		n;
+	uint64_t	ticks;
+};
+
+static void
+burst_job(void *arg)
+{
+	struct burst *b = arg;
+	int i, k;
+
+	for (i = 0; i < OPS; i++)
+		for (k = 0; k < b->n; k++)
+			rec(i, b->ticks + (uint64_t)(i * 37 + k * 1001));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tests                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A few events per slot in two threads, into buckets old and new, are
+ * replayed from the journals (no operation merged) and come out exact;
+ * nothing new: nothing replayed, versions unchanged.
+ */
+static void
+test_replay_exact(void)
+{
+	struct pt__snapcache c;
+	struct helper h;
+	struct burst b1 = { 3, 500 }, b2 = { 2, 90000 };
+	uint64_t ver0;
+	int i;
+
+	memset(&c, 0, sizeof c);
+	helper_start(&h);
+	helper_run(&h, burst_job, &b1);
+	for (i = 0; i < OPS; i++)
+		rec(i, 1000);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT(same_as_full(&c));
+
+	/* Old buckets and new ones, smaller and larger than min and max. */
+	helper_run(&h, burst_job, &b2);
+	for (i = 0; i < OPS; i++) {
+		rec(i, 1000);
+		rec(i, 3);
+		rec(i, 2000000 + (uint64_t)i);
+	}
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, OPS);
+	CU_ASSERT_EQUAL(c.merged, 0);
+	CU_ASSERT(same_as_full(&c));
+
+	/* Nothing happened. */
+	ver0 = c.ver[0];
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 0);
+	CU_ASSERT_EQUAL(c.merged, 0);
+	CU_ASSERT_EQUAL(c.ver[0], ver0);
+	CU_ASSERT(same_as_full(&c));
+
+	/* One zero-length event in one operation: it alone moves. */
+	rec(5, 0);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT_EQUAL(c.ver[0], ver0);
+	CU_ASSERT(same_as_full(&c));
+
+	helper_stop(&h);
+	pt__snapcache_free(&c);
+}
+
+/*
+ * The journal holds PT__JOURNAL - 1 events a refresh: one more, or a
+ * batch of identical events, and the operation is merged from its buckets
+ * (and replayed again afterwards).
+ */
+static void
+test_fallbacks(void)
+{
+	struct pt__snapcache c;
+	int k;
+
+	memset(&c, 0, sizeof c);
+	rec(0, 100);
+	rec(1, 100);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+
+	for (k = 0; k < PT__JOURNAL - 1; k++)
+		rec(0, 100 + (uint64_t)k * 50);
+	for (k = 0; k < PT__JOURNAL; k++)
+		rec(1, 100 + (uint64_t)k * 50);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT_EQUAL(c.merged, 1);
+	CU_ASSERT(same_as_full(&c));
+
+	CU_ASSERT(pt__test_record_ticks(&sites[2], 777, 3) == 0);
+	rec(1, 5);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);	/* op 1, after its merge */
+	CU_ASSERT_EQUAL(c.merged, 1);	/* the batch */
+	CU_ASSERT(same_as_full(&c));
+
+	rec(2, 6);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT(same_as_full(&c));
+	pt__snapcache_free(&c);
+}
+
+/*
+ * Two caches reading the same slots (the agent's and another): each
+ * merges what the other read last, and both stay exact.
+ */
+static void
+test_two_caches(void)
+{
+	struct pt__snapcache a, b;
+	int r, i;
+
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	for (r = 0; r < 5; r++) {
+		for (i = 0; i < OPS; i += 3)
+			rec(i, 200 + (uint64_t)r);
+		CU_ASSERT_FATAL(pt__snapshot_refresh(&a) == 0);
+		CU_ASSERT(same_as_full(&a));
+		rec(1, 300);
+		CU_ASSERT_FATAL(pt__snapshot_refresh(&b) == 0);
+		CU_ASSERT(same_as_full(&b));
+	}
+	pt__snapcache_free(&a);
+	pt__snapcache_free(&b);
+}
+
+/* A reset merges everything once; then the journals serve again. */
+static void
+test_reset(void)
+{
+	struct pt__snapcache c;
+	int i;
+
+	memset(&c, 0, sizeof c);
+	for (i = 0; i < OPS; i++)
+		rec(i, 4000);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT(pt_reset() == 0);
+	rec(3, 10);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 0);
+	CU_ASSERT(same_as_full(&c));
+	CU_ASSERT_EQUAL(c.cur->ops[3].count, 1);
+	rec(3, 20);
+	rec(4, 30);	/* its first event of the epoch: min/max need a merge */
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT_EQUAL(c.merged, 1);
+	CU_ASSERT(same_as_full(&c));
+	pt__snapcache_free(&c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Threads recording while the cache refreshes                              */
+/* ------------------------------------------------------------------------ */
+
+#define WRITERS		4
+
+static volatile int	w_stop;
+static pthread_barrier_t w_paused, w_resume;
+static int		w_pause;	/* writers park at w_paused */
+
+static void *
+writer_main(void *arg)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull * ((uintptr_t)arg + 1);
+	int k, n, op;
+
+	while (!__atomic_load_n(&w_stop, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&w_pause, __ATOMIC_ACQUIRE)) {
+			pthread_barrier_wait(&w_paused);
+			pthread_barrier_wait(&w_resume);
+			continue;
+		}
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Mostly a few events an op, sometimes a burst of 20. */
+		n = (x >> 60) == 0 ? 20 : (int)((x >> 8) & 3);
+		op = (int)((x >> 16) % OPS);
+		for (k = 0; k < n; k++)
+			(void)pt__test_record_ticks(&sites[op],
+			    (x >> 24 & 0xffff) + (uint64_t)k * 300, 1);
+		/* Mostly paced, so that most refreshes find a few events
+		 * a slot; sometimes flat out, racing the reader. */
+		if ((x & 0x3f) != 0) {
+			struct timespec ts = { 0, 20000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * WRITERS threads record as fast as they can while the cache refreshes in
+ * a loop; every so often they park and the cache must equal a full
+ * snapshot to the event.  Both paths (journals and buckets) are taken.
+ */
+static void
+test_concurrent(void)
+{
+	struct pt__snapcache c;
+	pthread_t th[WRITERS];
+	size_t replayed = 0, merged = 0;
+	struct timespec t0, t;
+	int i, round, rounds;
+	double secs;
+
+	rounds = getenv("PERFTOP_TEST_QUICK") != NULL ? 2 : 6;
+	memset(&c, 0, sizeof c);
+	w_stop = 0;
+	w_pause = 0;
+	pthread_barrier_init(&w_paused, NULL, WRITERS + 1);
+	pthread_barrier_init(&w_resume, NULL, WRITERS + 1);
+	for (i = 0; i < WRITERS; i++)
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, writer_main,
+		    (void *)(uintptr_t)i) == 0);
+	for (round = 0; round < rounds; round++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+			replayed += c.replayed;
+			merged += c.merged;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			secs = (double)(t.tv_sec - t0.tv_sec) +
+			    (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+		} while (secs < 0.25);
+		__atomic_store_n(&w_pause, 1, __ATOMIC_RELEASE);
+		pthread_barrier_wait(&w_paused);
+		__atomic_store_n(&w_pause, 0, __ATOMIC_RELEASE);
+		CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+		CU_ASSERT(same_as_full(&c));
+		pthread_barrier_wait(&w_resume);
+	}
+	__atomic_store_n(&w_stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < WRITERS; i++)
+		pthread_join(th[i], NULL);
+	printf("(%zu replayed, %zu merged) ", replayed, merged);
+	CU_ASSERT(replayed > 0);
+	CU_ASSERT(merged > 0);
+	pthread_barrier_destroy(&w_paused);
+	pthread_barrier_destroy(&w_resume);
+	pt__snapcache_free(&c);
+}
+
+int
+main(void)
+{
+	static const struct cunit_test tests[] = {
+		{ "replayed from the journals, exact", test_replay_exact },
+		{ "too many events or a batch: merged", test_fallbacks },
+		{ "two caches over the same slots", test_two_caches },
+		{ "a reset merges once", test_reset },
+		{ "threads recording meanwhile", test_concurrent },
+	};
+
+	setenv("PERFTOP_AGENT", "0", 1);
+	return cunit_run("snapcache", suite_init, NULL, tests,
+	    CUNIT_COUNT(tests));
+}
