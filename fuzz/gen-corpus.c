@@ -186,7 +186,7 @@ main(int argc, char **argv)
 	struct pt__welcome w;
 	struct pt__wire_tx tx;
 	struct pt__buf b, stream;
-	pt_snapshot *s1, *s2, *s3, *s4;
+	pt_snapshot *s1, *s2, *s3, *s4, *s5 = NULL;
 	uint64_t seed = 42;
 	int i;
 
@@ -287,8 +287,26 @@ main(int argc, char **argv)
 
 	s4 = make(5, 3, 1);
 	op_add(&s4->ops[4], 7000, 2, s4->tick_ns);
-	ok(pt__wire_encode_snapshot(&tx, s4, &b), "snapshot 4");
-	write_file("snapshot-reset", &b);
+	/* A bell with a long thin tail, then more of it: the sparse form. */
+	for (i = 0; i < 8000; i++) {
+		pt_snapshot *s = i < 4000 ? s4 : s5;
+
+		if (i == 4000) {
+			ok(pt__wire_encode_snapshot(&tx, s4, &b),
+			    "snapshot 4");
+			write_file("snapshot-reset", &b);
+			pt__buf_append(&stream, pt__buf_head(&b), b.len);
+			pt__buf_consume(&b, b.len);
+			s = s5 = pt__snapshot_copy(s4);
+		}
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		op_add(&s->ops[3], (seed >> 33) % 25 == 0 ?
+		    10000 + (seed >> 20) % 3000000 :
+		    2000 + (seed >> 40) % 2000, 1, s->tick_ns);
+	}
+	s5->time_ns += 1000000000;
+	ok(pt__wire_encode_snapshot(&tx, s5, &b), "snapshot 5");
+	write_file("snapshot-sparse", &b);
 	pt__buf_append(&stream, pt__buf_head(&b), b.len);
 	pt__buf_consume(&b, b.len);
 
@@ -300,6 +318,7 @@ main(int argc, char **argv)
 	pt_snapshot_free(s2);
 	pt_snapshot_free(s3);
 	pt_snapshot_free(s4);
+	pt_snapshot_free(s5);
 	pt__wire_tx_done(&tx);
 	pt__buf_free(&b);
 	pt__buf_free(&stream);

@@ -24,9 +24,13 @@
  *   n_ops, n_ops x op		the operations that changed, ascending id
  *   n_ctr, n_ctr x counter	the counters that changed, ascending id
  *
- *   op      = id gap (>= 1; the first from 0), count delta,
+ *   op      = id gap (>= 1; the first from 0) << 2 | M << 1 | X,
+ *             count delta,
  *             zigzag (total_ns delta - guess; see guess_ns() below),
- *             zigzag deltas of min_ns and max_ns (all modulo 2^64),
+ *             with M, the zigzag delta of min_ns, with X, that of max_ns
+ *             (both non-zero; without, they keep their values; all
+ *             modulo 2^64; protocol 4: a busy op's min and max rarely
+ *             move, and two zero bytes were a twentieth of its frame),
  *             bucket header, bucket changes; with events, the resulting
  *             min_ns must not exceed max_ns
  *   counter = id gap (>= 1; the first from 0), zigzag value delta (mod 2^64)
@@ -81,6 +85,19 @@
  *       zigzag(R) when |R| <= P, else as R + P, which wastes no code on
  *       residuals below -P (for P = 0, the code is C itself).
  *
+ *   sparse (header = (40 + o) << 2 | 3, o 0 .. 7; protocol 4): the
+ *       adaptive form, except for the buckets of the span predicted to get
+ *       nothing (P = 0: most of a busy op's span, in its tails, where one
+ *       bit each is mostly wasted).  After the span comes
+ *       nnz << 4 | kr (kr 0 .. 10).  The bit stream holds first the codes
+ *       of the buckets with P > 0, as in the adaptive form with offset o,
+ *       then nnz x (run, value): among the buckets with P = 0, in order,
+ *       run (Rice-coded with kr) is the number left alone before the next
+ *       one that changes, and value - 1 its change minus 1 in Exp-Golomb
+ *       order 0 (L = bit length of value minus 1: L one bits, a 0, then
+ *       the low L bits of value, least significant first).  A run may not
+ *       reach past the span.
+ *
  * A list change costs at least two bytes; a packed event one to three bits
  * in a dense histogram, which is what keeps a typical delta small: ~100 new
  * events of a log-normal latency land in 50 to 80 buckets.
@@ -110,9 +127,11 @@
 #define ADAPT_BASE		(PACK_K_MAX + 1 + PRED_K_MAX + 1) /* 32 */
 #define ADAPT_BIAS		3	/* header o = offset + ADAPT_BIAS */
 #define ADAPT_CODES		8	/* o is 0 .. 7: offsets -3 .. +4 */
+#define SPARSE_BASE		(ADAPT_BASE + ADAPT_CODES)	/* 40 */
+#define SPARSE_KR_MAX		10	/* runs are < PT_HIST_BUCKETS */
 
 /* The fewest bytes a changed op and a changed counter take on the wire. */
-#define OP_MIN_BYTES		6
+#define OP_MIN_BYTES		4
 #define CTR_MIN_BYTES		2
 /* A name: a length of at least 1 and at least one byte. */
 #define NAME_MIN_BYTES		2

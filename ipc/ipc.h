@@ -28,7 +28,7 @@
 /* ------------------------------------------------------------------------ */
 
 #define PT__PROTO_MAGIC		0x504f5450u	/* "PTOP" little-endian */
-#define PT__PROTO_VERSION	3	/* 2: predicted buckets; 3: adaptive, header deltas */
+#define PT__PROTO_VERSION	4	/* 2: predicted buckets; 3: adaptive, header deltas; 4: sparse */
 #define PT__FRAME_HDR		8
 #define PT__FRAME_MAX		(16u << 20)	/* 16 MiB, header included */
 
@@ -211,6 +211,8 @@ extern int pt__wire_force_list;
 extern int pt__wire_no_pred;
 /* Test hook: non-zero keeps the encoder from the adaptive form. */
 extern int pt__wire_no_adapt;
+/* Test hook: non-zero keeps the encoder from the sparse form. */
+extern int pt__wire_no_sparse;
 
 /* ------------------------------------------------------------------------ */
 /* sockpath.c: where sockets live, and whether that place is safe            */

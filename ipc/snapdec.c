@@ -62,6 +62,25 @@ bitr_rice(struct bitr *r, unsigned k, uint32_t max)
 	return r->d->err == 0 ? v : 0;
 }
 
+/* Reads an Exp-Golomb (order 0) value, >= 1. */
+static uint32_t
+bitr_eg(struct bitr *r)
+{
+	uint32_t v = 0;
+	unsigned l = 0, i;
+
+	while (bitr_get(r) != 0) {
+		if (++l > 31) {
+			r->d->err = PT_EPROTO;
+			return 0;
+		}
+	}
+	for (i = 0; i < l; i++)
+		v |= (uint32_t)bitr_get(r) << i;
+	v |= (uint32_t)1 << l;
+	return r->d->err == 0 ? v : 0;
+}
+
 /* Consumes the stream's bytes; the padding bits must be 0. */
 static void
 bitr_finish(struct bitr *r)
@@ -250,6 +269,94 @@ pred_decode(struct pt__dec *d, unsigned code, uint64_t dcount,
 	return n;
 }
 
+/*
+ * Reads the sparse form after its header.  The work is bounded by the
+ * bytes read and by base's buckets, never by the span alone: the buckets
+ * predicted to get nothing are skipped by arithmetic, not one by one.
+ */
+static int
+sparse_decode(struct pt__dec *d, unsigned code, uint64_t dcount,
+    const pt_bucket *bb, size_t nb, struct dchange *ch)
+{
+	int off = (int)code - SPARSE_BASE - ADAPT_BIAS;
+	uint64_t sum = hist_sum(bb, nb), span, pred, z, hdr, nnz, t;
+	uint32_t lo, hi, base_first = nb > 0 ? bb[0].index : 0, cur, run;
+	uint16_t pos[PT_HIST_BUCKETS];	/* buckets with a prediction */
+	struct dchange tail[PT_HIST_BUCKETS];
+	size_t j, np = 0, p = 0, na = 0, nt = 0, a, b;
+	unsigned kr;
+	struct bitr r;
+	int64_t first, delta;
+	int n = 0;
+
+	first = pt__get_i64(d);
+	span = pt__get_u64max(d, PT_HIST_BUCKETS - 1) + 1;
+	hdr = pt__get_u64(d);
+	if (d->err != 0 || first < -(int64_t)base_first ||
+	    first >= (int64_t)(PT_HIST_BUCKETS - base_first) ||
+	    dcount > PRED_DCOUNT_MAX)
+		return PT_EPROTO;
+	lo = (uint32_t)((int64_t)base_first + first);
+	nnz = hdr >> 4;
+	kr = (unsigned)(hdr & 15);
+	/* Each change takes two bits at least. */
+	if (lo + span > PT_HIST_BUCKETS || kr > SPARSE_KR_MAX ||
+	    nnz > span || nnz > (uint64_t)dec_left(d) * 4)
+		return PT_EPROTO;
+	hi = lo + (uint32_t)span - 1;
+	bitr_init(&r, d);
+	/* The buckets with a prediction: base's, in the span. */
+	for (j = 0; j < nb && bb[j].index <= hi; j++) {
+		if (bb[j].index < lo ||
+		    (pred = pred_of(bb[j].count, dcount, sum)) == 0)
+			continue;
+		pos[np++] = (uint16_t)bb[j].index;
+		z = bitr_rice(&r, adapt_k(adapt_k0(pred), off), UINT32_MAX);
+		if (d->err != 0)
+			return PT_EPROTO;
+		delta = z > 2 * pred ? (int64_t)z :
+		    (int64_t)pred + (int64_t)((z >> 1) ^ (0 - (z & 1)));
+		if (delta == 0)
+			continue;
+		ch[na].idx = bb[j].index;
+		ch[na++].delta = delta;
+	}
+	/* The others: runs over them, skipping those with a prediction. */
+	cur = lo;
+	for (t = 0; t < nnz; t++) {
+		run = bitr_rice(&r, kr, PT_HIST_BUCKETS - 1);
+		if (d->err != 0)
+			return PT_EPROTO;
+		/* The (run + 1)th bucket without a prediction from cur on:
+		 * each one with a prediction up to there pushes it one on. */
+		while (p < np && pos[p] < cur)
+			p++;
+		cur += run;
+		while (p < np && pos[p] <= cur) {
+			cur++;
+			p++;
+		}
+		if (cur > hi)
+			return PT_EPROTO;
+		tail[nt].idx = cur++;
+		tail[nt++].delta = bitr_eg(&r);
+		if (d->err != 0)
+			return PT_EPROTO;
+	}
+	bitr_finish(&r);
+	if (d->err != 0 || na + nt == 0)
+		return PT_EPROTO;
+	/* Both lists ascend: merge them (from the end, in place). */
+	n = (int)(na + nt);
+	for (a = na, b = nt, j = na + nt; b > 0; j--) {
+		if (a > 0 && ch[a - 1].idx > tail[b - 1].idx)
+			ch[j - 1] = ch[--a];
+		else
+			ch[j - 1] = tail[--b];
+	}
+	return n;
+}
+
 static int
 buckets_decode(struct pt__dec *d, uint64_t dcount, const pt_bucket *bb,
     size_t nb, struct dchange *ch)
@@ -264,8 +371,11 @@ buckets_decode(struct pt__dec *d, uint64_t dcount, const pt_bucket *bb,
 	if (d->err != 0)
 		return PT_EPROTO;
 	if ((hdr & 3) == 3 && (hdr >> 2) > PACK_K_MAX) {
-		if ((hdr >> 2) >= ADAPT_BASE + ADAPT_CODES)
+		if ((hdr >> 2) >= SPARSE_BASE + ADAPT_CODES)
 			return PT_EPROTO;
+		if ((hdr >> 2) >= SPARSE_BASE)
+			return sparse_decode(d, (unsigned)(hdr >> 2), dcount,
+			    bb, nb, ch);
 		return pred_decode(d, (unsigned)(hdr >> 2), dcount, bb, nb, ch);
 	}
 	if ((hdr & 1) == 0) {
@@ -388,6 +498,8 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	pt_snapshot *s = NULL, *copy = NULL;
 	uint32_t new_ops = 0, new_ctrs = 0, n_ops, n_ctrs, id, next;
 	uint64_t seq, flags, nchanged, i, gap, dcount, dtotal;
+	int64_t dmin = 0, dmax = 0;
+	unsigned mm;
 	struct pt__dec d;
 	struct guess g;
 	int full, rc = PT_EPROTO, nch, j;
@@ -480,6 +592,8 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		pt_op_stats *op;
 
 		gap = pt__get_u64(&d);
+		mm = (unsigned)(gap & 3);
+		gap >>= 2;
 		if (d.err != 0 || gap == 0 || gap > n_ops - id)
 			goto out;
 		id += (uint32_t)gap;
@@ -494,8 +608,13 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 			goto out;
 		op->count += dcount;
 		dtotal = (uint64_t)pt__get_i64(&d);	/* mod 2^64 */
-		op->min_ns += (uint64_t)pt__get_i64(&d);	/* mod 2^64 */
-		op->max_ns += (uint64_t)pt__get_i64(&d);
+		/* min and max only when they moved (not by 0). */
+		if ((mm & 2) && (dmin = pt__get_i64(&d)) == 0)
+			goto out;
+		if ((mm & 1) && (dmax = pt__get_i64(&d)) == 0)
+			goto out;
+		op->min_ns += (mm & 2) ? (uint64_t)dmin : 0;	/* mod 2^64 */
+		op->max_ns += (mm & 1) ? (uint64_t)dmax : 0;
 		if (d.err != 0 || (op->count > 0 && op->min_ns > op->max_ns))
 			goto out;
 		nch = buckets_decode(&d, dcount, op->buckets, op->n_buckets,

@@ -8,6 +8,7 @@
 int pt__wire_force_list;
 int pt__wire_no_pred;
 int pt__wire_no_adapt;
+int pt__wire_no_sparse;
 
 /* ------------------------------------------------------------------------ */
 /* Bit streams (writer)                                                       */
@@ -40,6 +41,19 @@ bitw_rice(struct bitw *w, uint32_t v, unsigned k)
 		bitw_put(w, 1);
 	bitw_put(w, 0);
 	for (i = 0; i < k; i++)
+		bitw_put(w, (v >> i) & 1u);
+}
+
+/* Exp-Golomb order 0 of v >= 1 (the sparse form's changes). */
+static void
+bitw_eg(struct bitw *w, uint32_t v)
+{
+	unsigned l = 31 - (unsigned)__builtin_clz(v), i;
+
+	for (i = 0; i < l; i++)
+		bitw_put(w, 1);
+	bitw_put(w, 0);
+	for (i = 0; i < l; i++)
 		bitw_put(w, (v >> i) & 1u);
 }
 
@@ -174,40 +188,133 @@ packed_bits(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
 	return bits;
 }
 
-/* Bits of the adaptive form's stream with offset off. */
+/* k0s[i] with this bit: the bucket's prediction is 0. */
+#define K0_PZERO	0x80u
+
+/*
+ * Bits of the adaptive form's stream with offset off: of every bucket, or
+ * (pos_only) of those with a prediction above 0, as the sparse form codes
+ * them.
+ */
 static uint64_t
-adapt_bits(const uint32_t *za, const uint8_t *k0s, size_t span, int off)
+adapt_bits(const uint32_t *za, const uint8_t *k0s, size_t span, int off,
+    int pos_only)
 {
 	uint64_t bits = 0;
 	unsigned kb;
 	size_t i;
 
 	for (i = 0; i < span; i++) {
-		kb = adapt_k(k0s[i], off);
+		if (pos_only && (k0s[i] & K0_PZERO))
+			continue;
+		kb = adapt_k(k0s[i] & ~K0_PZERO, off);
 		bits += 1 + kb + (za[i] >> kb);
 	}
 	return bits;
 }
 
+/* The best offset of the adaptive (or sparse) form and its bits. */
+static uint64_t
+adapt_best(const uint32_t *za, const uint8_t *k0s, size_t span,
+    int pos_only, int *offp)
+{
+	uint64_t cur, next;
+	int off = 0, step = 1;
+
+	/* The size falls, then rises, as the offset grows: walk from 0
+	 * towards the smaller neighbour (three or four passes, not eight). */
+	cur = adapt_bits(za, k0s, span, 0, pos_only);
+	next = adapt_bits(za, k0s, span, 1, pos_only);
+	if (next >= cur) {
+		next = adapt_bits(za, k0s, span, -1, pos_only);
+		step = -1;
+	}
+	while (next < cur) {
+		cur = next;
+		off += step;
+		if (off + step < -ADAPT_BIAS ||
+		    off + step >= ADAPT_CODES - ADAPT_BIAS)
+			break;
+		next = adapt_bits(za, k0s, span, off + step, pos_only);
+	}
+	*offp = off;
+	return cur;
+}
+
+/* Bits of an Exp-Golomb code of v >= 1. */
+static unsigned
+eg_bits(uint32_t v)
+{
+	return 2 * (31 - (unsigned)__builtin_clz(v)) + 1;
+}
+
 /*
- * Prepares the predicted and adaptive forms of n changes against base: the
- * zigzag residuals of every bucket from the first changed to the last, into
- * zz, and each bucket's adapt_k0(), into k0s (room for PT_HIST_BUCKETS
- * each).  Returns the bytes the shorter form takes (SIZE_MAX when neither
- * can carry them) and its header code (header >> 2) in *codep.
+ * The sparse form's second part: the runs and changes of the buckets
+ * predicted to get nothing.  Returns its bits with the best kr, and that
+ * kr and the number of changes.
+ */
+static uint64_t
+sparse_tail_bits(const uint32_t *za, const uint8_t *k0s, size_t span,
+    unsigned *krp, uint32_t *nnzp)
+{
+	uint64_t bits[SPARSE_KR_MAX + 1] = { 0 }, best;
+	uint32_t run = 0, nnz = 0;
+	unsigned kr;
+	size_t i;
+
+	for (i = 0; i < span; i++) {
+		if (!(k0s[i] & K0_PZERO))
+			continue;
+		if (za[i] == 0) {
+			run++;
+			continue;
+		}
+		for (kr = 0; kr <= SPARSE_KR_MAX; kr++)
+			bits[kr] += 1 + kr + (run >> kr);
+		for (kr = 0; kr <= SPARSE_KR_MAX; kr++)
+			bits[kr] += eg_bits(za[i]);
+		run = 0;
+		nnz++;
+	}
+	*krp = 0;
+	best = bits[0];
+	for (kr = 1; kr <= SPARSE_KR_MAX; kr++)
+		if (bits[kr] < best) {
+			best = bits[kr];
+			*krp = kr;
+		}
+	*nnzp = nnz;
+	return best;
+}
+
+/* What the encoder chose for the predicted forms of one op. */
+struct pred_choice {
+	unsigned	code;	/* header >> 2 */
+	unsigned	kr;	/* the sparse form's */
+	uint32_t	nnz;
+};
+
+/*
+ * Prepares the predicted, adaptive and sparse forms of n changes against
+ * base: the zigzag residuals of every bucket from the first changed to the
+ * last, into zz, the adaptive codes into za, and each bucket's adapt_k0()
+ * (K0_PZERO: predicted 0) into k0s (room for PT_HIST_BUCKETS each).
+ * Returns the bytes the shortest form takes (SIZE_MAX when none can carry
+ * them) and what it is in *pc.
  */
 static size_t
 pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
     const pt_op_stats *base, uint32_t base_first, uint32_t *zz,
-    uint32_t *za, uint8_t *k0s, unsigned *codep)
+    uint32_t *za, uint8_t *k0s, struct pred_choice *pc)
 {
 	int adapt_ok = 1;
 	const pt_bucket *bb = base != NULL ? base->buckets : NULL;
 	size_t nb = base != NULL ? base->n_buckets : 0, i, j = 0, c = 0;
+	size_t extra = 0;
 	uint64_t sum = hist_sum(bb, nb), bits, best = UINT64_MAX, pred, z;
-	uint32_t lo, hi, idx, span;
+	uint32_t lo, hi, idx, span, nnz = 0;
 	int64_t delta;
-	unsigned k, k0;
+	unsigned k, k0, kr = 0;
 	int off;
 
 	if (n == 0 || dcount > PRED_DCOUNT_MAX)
@@ -232,7 +339,7 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 		if (z > UINT32_MAX)
 			return SIZE_MAX;
 		zz[i] = (uint32_t)z;
-		k0s[i] = (uint8_t)adapt_k0(pred);
+		k0s[i] = (uint8_t)(adapt_k0(pred) | (pred == 0 ? K0_PZERO : 0));
 		z = adapt_fold(delta - (int64_t)pred, pred);
 		if (delta < 0 || z > UINT32_MAX)
 			adapt_ok = 0;
@@ -250,42 +357,31 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 			bits += zz[i] >> k;
 		if (bits < best) {
 			best = bits;
-			*codep = PACK_K_MAX + 1 + k;
+			pc->code = PACK_K_MAX + 1 + k;
 		}
 	}
-	/*
-	 * The adaptive form: its size falls, then rises, as the offset
-	 * grows, so a walk from 0 towards the smaller neighbour finds the
-	 * best in three or four passes rather than eight.
-	 */
 	if (adapt_ok && !pt__wire_no_adapt) {
-		uint64_t cur, next;
-		int step;
-
-		cur = adapt_bits(za, k0s, span, 0);
-		off = 0;
-		next = adapt_bits(za, k0s, span, 1);
-		step = 1;
-		if (next >= cur) {
-			next = adapt_bits(za, k0s, span, -1);
-			step = -1;
+		bits = adapt_best(za, k0s, span, 0, &off);
+		if (bits < best) {
+			best = bits;
+			pc->code = (unsigned)(ADAPT_BASE + ADAPT_BIAS + off);
 		}
-		while (next < cur) {
-			cur = next;
-			off += step;
-			if (off + step < -ADAPT_BIAS ||
-			    off + step >= ADAPT_CODES - ADAPT_BIAS)
-				break;
-			next = adapt_bits(za, k0s, span, off + step);
-		}
-		if (cur < best) {
-			best = cur;
-			*codep = (unsigned)(ADAPT_BASE + ADAPT_BIAS + off);
+		/* The sparse form, with its extra varint. */
+		bits = pt__wire_no_sparse ? UINT64_MAX - 7 :
+		    adapt_best(za, k0s, span, 1, &off) +
+		    sparse_tail_bits(za, k0s, span, &kr, &nnz);
+		if ((bits + 7) / 8 + varint_len((uint64_t)nnz << 4 | kr) <
+		    (best + 7) / 8) {
+			best = bits;
+			pc->code = (unsigned)(SPARSE_BASE + ADAPT_BIAS + off);
+			pc->kr = kr;
+			pc->nnz = nnz;
+			extra = varint_len((uint64_t)nnz << 4 | kr);
 		}
 	}
-	return varint_len((uint64_t)*codep << 2 | 3) +
+	return varint_len((uint64_t)pc->code << 2 | 3) +
 	    varint_len(zigzag((int64_t)lo - (int64_t)base_first)) +
-	    varint_len(span - 1) + (size_t)((best + 7) / 8);
+	    varint_len(span - 1) + extra + (size_t)((best + 7) / 8);
 }
 
 /* Bytes the predicted forms take at the least for n changes (n > 0). */
@@ -313,7 +409,8 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	uint32_t base_first = first_bucket(base), zz[PT_HIST_BUCKETS];
 	uint32_t za[PT_HIST_BUCKETS];
 	uint8_t k0s[PT_HIST_BUCKETS];
-	unsigned k, best_k = 0, code = 0;
+	unsigned k, best_k = 0;
+	struct pred_choice pc = { 0, 0, 0 };
 	struct bitw w;
 
 	for (i = 0; i < n; i++) {
@@ -353,22 +450,41 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	    pred_floor(ch, n) < (pack_ok && packed < list ? packed :
 	    list_ok ? list : SIZE_MAX))
 		pred = pred_prepare(ch, n, dcount, base, base_first, zz, za,
-		    k0s, &code);
+		    k0s, &pc);
 	if (!list_ok && !pack_ok && pred == SIZE_MAX)
 		return PT_ERANGE;
 	if (pred != SIZE_MAX && (!list_ok || pred < list) &&
 	    (!pack_ok || pred < packed)) {
-		pt__put_u64(e, (uint64_t)code << 2 | 3);
+		size_t span = ch[n - 1].idx - ch[0].idx + 1;
+		int sparse = pc.code >= SPARSE_BASE;
+		int off = (int)pc.code - (sparse ? SPARSE_BASE : ADAPT_BASE) -
+		    ADAPT_BIAS;
+		uint32_t run = 0;
+
+		pt__put_u64(e, (uint64_t)pc.code << 2 | 3);
 		pt__put_i64(e, (int64_t)ch[0].idx - (int64_t)base_first);
-		pt__put_u64(e, ch[n - 1].idx - ch[0].idx);
+		pt__put_u64(e, span - 1);
+		if (sparse)
+			pt__put_u64(e, (uint64_t)pc.nnz << 4 | pc.kr);
 		memset(&w, 0, sizeof w);
 		w.e = e;
-		for (i = 0; i <= ch[n - 1].idx - ch[0].idx; i++) {
-			if (code < ADAPT_BASE)
-				bitw_rice(&w, zz[i], code - PACK_K_MAX - 1);
-			else
-				bitw_rice(&w, za[i], adapt_k(k0s[i],
-				    (int)code - ADAPT_BASE - ADAPT_BIAS));
+		for (i = 0; i < span; i++) {
+			if (pc.code < ADAPT_BASE)
+				bitw_rice(&w, zz[i], pc.code - PACK_K_MAX - 1);
+			else if (!sparse || !(k0s[i] & K0_PZERO))
+				bitw_rice(&w, za[i], adapt_k(k0s[i] &
+				    ~K0_PZERO, off));
+		}
+		for (i = 0; sparse && i < span; i++) {
+			if (!(k0s[i] & K0_PZERO))
+				continue;
+			if (za[i] == 0) {
+				run++;
+				continue;
+			}
+			bitw_rice(&w, run, pc.kr);
+			bitw_eg(&w, za[i]);
+			run = 0;
 		}
 		bitw_flush(&w);
 		return 0;
@@ -656,7 +772,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		const pt_op_stats *o = &s->ops[i];
 		const pt_op_stats *b = !full && i < tx->prev->n_ops ?
 		    &tx->prev->ops[i] : NULL;
-		uint64_t dcount;
+		uint64_t dcount, dmin, dmax;
 
 		if (prep.send[i] != 1)
 			continue;
@@ -666,14 +782,17 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		for (j = 0; j < nch; j++)
 			guess_add(&g, ch[j].idx, ch[j].neg ?
 			    (int64_t)(0 - ch[j].mag) : (int64_t)ch[j].mag);
-		pt__put_u64(&e, o->id - prev_id);
+		dmin = o->min_ns - (b != NULL ? b->min_ns : 0);
+		dmax = o->max_ns - (b != NULL ? b->max_ns : 0);
+		pt__put_u64(&e, (uint64_t)(o->id - prev_id) << 2 |
+		    (dmin != 0) << 1 | (dmax != 0));
 		pt__put_u64(&e, dcount);
 		pt__put_i64(&e, (int64_t)(o->total_ns -
 		    (b != NULL ? b->total_ns : 0) - guess_ns(&g, s->tick_ns)));
-		pt__put_i64(&e, (int64_t)(o->min_ns -
-		    (b != NULL ? b->min_ns : 0)));
-		pt__put_i64(&e, (int64_t)(o->max_ns -
-		    (b != NULL ? b->max_ns : 0)));
+		if (dmin != 0)
+			pt__put_i64(&e, (int64_t)dmin);
+		if (dmax != 0)
+			pt__put_i64(&e, (int64_t)dmax);
 		rc = put_buckets(&e, ch, nch, dcount, b);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;

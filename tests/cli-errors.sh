@@ -84,12 +84,12 @@ expect_error "record to a missing directory" "$PERFTOP" record "$DEMO_PID" -o "$
 [[ $ERR_LINE == *"$PT_WORK/no/such/dir.jsonl"* ]] || fail "the message does not name the file"
 
 # A target speaking another protocol version: a fake agent (rawclient -l)
-# on the socket of a live process answers with a WELCOME of version 4.
+# on the socket of a live process answers with a WELCOME of version 5.
 if [ -x "$RAWCLIENT" ]; then
 	start_bg sleep 30
 	fake=$BG_PID
-	# WELCOME: version 4, pid 100 (zigzag 200), process "x", 0, 0.
-	"$RAWCLIENT" -l "$PERFTOP_SOCKET_DIR/$fake.sock" "0f00000002000000 04 c801 0178 00 00" 2000 \
+	# WELCOME: version 5, pid 100 (zigzag 200), process "x", 0, 0.
+	"$RAWCLIENT" -l "$PERFTOP_SOCKET_DIR/$fake.sock" "0f00000002000000 05 c801 0178 00 00" 2000 \
 	    >"$PT_WORK/fake.out" 2>&1 &
 	f=$!
 	PT_PIDS+=("$f")

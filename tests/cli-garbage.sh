@@ -47,8 +47,8 @@ send "random bytes" "$(head -c 4096 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 send "random bytes after HELLO" "$PT_HELLO$(head -c 4096 /dev/urandom | od -An -v -tx1 | tr -d ' \n')"
 
 # Another protocol version: an ERROR, then the end of the connection.
-send "HELLO version 4" 0d0000000100000050544f5004
-[ "$LAST_TYPES" = 3 ] || fail "HELLO of version 4 was not answered with an ERROR"
+send "HELLO version 5" 0d0000000100000050544f5005
+[ "$LAST_TYPES" = 3 ] || fail "HELLO of version 5 was not answered with an ERROR"
 
 # Silence: the agent drops a peer that says nothing within its deadline.
 send "no HELLO" - 5000

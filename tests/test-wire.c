@@ -1131,15 +1131,17 @@ one_op_bucket_header(const uint8_t *p, size_t n, uint64_t dcount)
 {
 	struct pt__dec d = { p, p + n, 0 };
 	struct hdr h;
-	uint64_t hdr;
+	uint64_t hdr, mm;
 
 	peek_skip(&d, &h);
 	CU_ASSERT(h.flags == 0 && !h.tick && h.changed_ops == 1);
-	(void)pt__get_u64(&d);			/* id gap */
+	mm = pt__get_u64(&d);			/* id gap, min/max flags */
 	CU_ASSERT_EQUAL(pt__get_u64(&d), dcount);	/* count delta */
 	(void)pt__get_i64(&d);			/* total */
-	(void)pt__get_i64(&d);			/* min */
-	(void)pt__get_i64(&d);			/* max */
+	if (mm & 2)
+		(void)pt__get_i64(&d);		/* min */
+	if (mm & 1)
+		(void)pt__get_i64(&d);		/* max */
 	hdr = pt__get_u64(&d);
 	CU_ASSERT(d.err == 0);
 	return hdr;
@@ -1256,7 +1258,9 @@ test_adaptive_form(void)
 	pt__wire_no_adapt = 0;
 	free(frame);
 
+	pt__wire_no_sparse = 1;
 	len = encode(&tx, s2, &frame);
+	pt__wire_no_sparse = 0;
 	payload_of(frame, len, &p, &n);
 	hdr = one_op_bucket_header(p, n, 4000);
 	CU_ASSERT((hdr & 3) == 3 && (hdr >> 2) >= 32 && (hdr >> 2) < 40);
@@ -1265,6 +1269,76 @@ test_adaptive_form(void)
 	free(frame);
 	fprintf(stderr, "(adaptive %zu bytes, predicted %zu) ", len,
 	    len_plain);
+	CU_ASSERT(len < len_plain);
+
+	pt_snapshot_free(s1);
+	pt_snapshot_free(s2);
+	pt__wire_tx_done(&tx);
+	pt__wire_tx_done(&tx_plain);
+	pt__wire_rx_done(&rx);
+}
+
+/* A duration: a bell around 3 us, or one time in 25 a tail to 3 ms. */
+static uint64_t
+tail_ns(uint64_t *seed)
+{
+	uint64_t ns = 1000;
+	int j;
+
+	*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+	if ((*seed >> 33) % 25 == 0)
+		return 10000 + (*seed >> 20) % 3000000;
+	for (j = 0; j < 4; j++) {
+		*seed = *seed * 6364136223846793005ull +
+		    1442695040888963407ull;
+		ns += (*seed >> 40) % 1000;
+	}
+	return ns;
+}
+
+/*
+ * The sparse form: for a busy op with a long thin tail, the buckets
+ * predicted to get nothing (most of the span) cost a bit each in the
+ * adaptive form; the sparse one codes only those that changed.  Chosen,
+ * smaller, and the delta arrives intact.
+ */
+static void
+test_sparse_form(void)
+{
+	struct pt__wire_tx tx, tx_plain;
+	struct pt__wire_rx rx;
+	pt_snapshot *s1, *s2;
+	uint64_t seed = 13, hdr;
+	size_t len, len_plain, n;
+	const uint8_t *p;
+	uint8_t *frame;
+	int i;
+
+	pt__wire_tx_init(&tx);
+	pt__wire_rx_init(&rx);
+	s1 = mk_snap(1, 0, 0);
+	for (i = 0; i < 40000; i++)
+		op_add(&s1->ops[0], tail_ns(&seed), 1, s1->tick_ns);
+	round_trip(&tx, &rx, s1, NULL);
+	s2 = pt__snapshot_copy(s1);
+	for (i = 0; i < 4000; i++)
+		op_add(&s2->ops[0], tail_ns(&seed), 1, s2->tick_ns);
+	s2->time_ns += 100000000;
+
+	tx_fork(&tx_plain, &tx);
+	pt__wire_no_sparse = 1;
+	len_plain = encode(&tx_plain, s2, &frame);
+	pt__wire_no_sparse = 0;
+	free(frame);
+
+	len = encode(&tx, s2, &frame);
+	payload_of(frame, len, &p, &n);
+	hdr = one_op_bucket_header(p, n, 4000);
+	CU_ASSERT((hdr & 3) == 3 && (hdr >> 2) >= 40 && (hdr >> 2) < 48);
+	CU_ASSERT_FATAL(pt__wire_decode_snapshot(&rx, p, n, NULL) == 0);
+	CU_ASSERT(snap_equal(s2, rx.cur));
+	free(frame);
+	fprintf(stderr, "(sparse %zu bytes, adaptive %zu) ", len, len_plain);
 	CU_ASSERT(len < len_plain);
 
 	pt_snapshot_free(s1);
@@ -1472,16 +1546,18 @@ pb_hdr(uint64_t seq, uint64_t flags, uint64_t epoch, double tick)
 }
 
 /* An op change: id gap and the deltas of count, total, min and max
- * (buckets follow). */
+ * (min and max only when not 0; buckets follow). */
 static void
 pb_op(uint64_t gap, uint64_t dcount, int64_t dtotal, int64_t dmin,
     int64_t dmax)
 {
-	pt__put_u64(&pe, gap);
+	pt__put_u64(&pe, gap << 2 | (dmin != 0) << 1 | (dmax != 0));
 	pt__put_u64(&pe, dcount);
 	pt__put_i64(&pe, dtotal);
-	pt__put_i64(&pe, dmin);
-	pt__put_i64(&pe, dmax);
+	if (dmin != 0)
+		pt__put_i64(&pe, dmin);
+	if (dmax != 0)
+		pt__put_i64(&pe, dmax);
 }
 
 /* Decodes pb against rx, expecting code (rx unchanged unless 0). */
@@ -1982,14 +2058,14 @@ test_malformed_buckets(void)
 	    rx.cur->ops[0].buckets[1].index == 13);
 	pb_base(&rx);
 
-	/* Adaptive: a code past the last (40), then a good one.  Op a has 5
+	/* Adaptive: a code past the last (48), then a good one.  Op a has 5
 	 * events in bucket 10; 7 more, buckets 10 and 11, offset 0.  Bucket
 	 * 10: prediction 7, k = 1, change 5: residual -2 = zigzag 3 = "10"
 	 * + "1"; bucket 11: prediction 0, k = 0, change 2, coded as itself
 	 * = "110": bits 1,0,1,1,1,0. */
 	bits = 0x1d;
 	pb_bucket_delta(7);
-	pt__put_u64(&pe, 40 << 2 | 3);
+	pt__put_u64(&pe, 48 << 2 | 3);
 	pt__put_i64(&pe, 0);
 	pt__put_u64(&pe, 1);
 	pt__buf_append(&pb, &bits, 1);
@@ -2007,6 +2083,56 @@ test_malformed_buckets(void)
 	    rx.cur->ops[0].buckets[1].index == 11 &&
 	    rx.cur->ops[0].buckets[1].count == 2);
 	pb_base(&rx);
+
+	/*
+	 * Sparse (code 43: offset 0): 7 more events in buckets 10 and 12,
+	 * span 10 .. 12.  Bucket 10 (prediction 7, k = 1): change 5 =
+	 * "101" as above; buckets 11 and 12 are predicted 0: one change,
+	 * kr = 0, run 1 = "10", change 2 in Exp-Golomb = "10" + "0":
+	 * bits 1,0,1,1,0,1,0,0.  Then: kr 11, a second change the stream
+	 * lacks, a run past the span (run 2 = "110", change 1 = "0").
+	 */
+	bits = 0x2d;
+	pb_bucket_delta(7);
+	pt__put_u64(&pe, 43 << 2 | 3);
+	pt__put_i64(&pe, 0);
+	pt__put_u64(&pe, 2);			/* span - 1 */
+	pt__put_u64(&pe, 1 << 4 | 11);
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(&rx, PT_EPROTO);
+	pb_bucket_delta(7);
+	pt__put_u64(&pe, 43 << 2 | 3);
+	pt__put_i64(&pe, 0);
+	pt__put_u64(&pe, 2);
+	pt__put_u64(&pe, 2 << 4 | 0);
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(&rx, PT_EPROTO);
+	bits = 0x1d;
+	pb_bucket_delta(7);
+	pt__put_u64(&pe, 43 << 2 | 3);
+	pt__put_i64(&pe, 0);
+	pt__put_u64(&pe, 2);
+	pt__put_u64(&pe, 1 << 4 | 0);
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(&rx, PT_EPROTO);
+	bits = 0x2d;
+	pb_bucket_delta(7);
+	pt__put_u64(&pe, 43 << 2 | 3);
+	pt__put_i64(&pe, 0);
+	pt__put_u64(&pe, 2);
+	pt__put_u64(&pe, 1 << 4 | 0);
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(&rx, 0);
+	CU_ASSERT(rx.cur->ops[0].count == 12 && rx.cur->ops[0].n_buckets == 2 &&
+	    rx.cur->ops[0].buckets[0].count == 10 &&
+	    rx.cur->ops[0].buckets[1].index == 12 &&
+	    rx.cur->ops[0].buckets[1].count == 2);
+	pb_base(&rx);
+
 	pb_bucket_delta(3);
 	pt__put_u64(&pe, 1 << 2 | 3);		/* the packed change again */
 	pt__put_i64(&pe, 0);
@@ -2316,6 +2442,7 @@ main(void)
 		{ "incremental snapshots", test_incremental },
 		{ "predicted bucket form", test_predicted_form },
 		{ "adaptive bucket form", test_adaptive_form },
+		{ "sparse bucket form", test_sparse_form },
 		{ "malformed header", test_malformed_header },
 		{ "malformed names", test_malformed_names },
 		{ "malformed ops and counters", test_malformed_ops },
