@@ -216,9 +216,10 @@ pt__retire_thread(struct pt__thread *t)
 /*
  * Sums retired and live figures of op id into acc (cumulative).  With a
  * cache c, also notes in each thread's rd_seen how many events of its slot c
- * has now merged: exactly jn when jn did not move while the buckets were read and
- * they held jn events (an event under way may already be in its bucket),
- * else PT__SEEN_BAD, which makes c merge the operation again next time.
+ * has now merged: jn as read before the buckets when they held that many
+ * events (the buckets of every event it counts are seen; if those of later
+ * ones under way were too, the sum is larger), else PT__SEEN_BAD, which
+ * makes c merge the operation again next time.
  */
 static void
 op_cumulative(uint32_t id, struct pt__op_acc *acc, uint64_t ep,
@@ -240,11 +241,8 @@ op_cumulative(uint32_t id, struct pt__op_acc *acc, uint64_t ep,
 			continue;
 		j0 = __atomic_load_n(&s->jn, __ATOMIC_ACQUIRE);
 		n = acc_add_slot(acc, s, ep);
-		if (c == NULL)
-			continue;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		t->rd_seen[id] = PT__LOAD(&s->jn) == j0 && n == j0 ? j0 :
-		    PT__SEEN_BAD;
+		if (c != NULL)
+			t->rd_seen[id] = n == j0 ? j0 : PT__SEEN_BAD;
 	}
 }
 
@@ -751,14 +749,15 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 		/* The writer may be overwriting entry jn - JOURNAL. */
 		if (a == PT__SEEN_BAD || jn - a >= PT__JOURNAL)
 			return REPLAY_MERGE;
+		/* An entry overwritten meanwhile (a release store after
+		 * jn moved past a + JOURNAL - 1) shows in jn read after it. */
 		for (e = a; e < jn; e++) {
 			v = __atomic_load_n(&s->jr[e & (PT__JOURNAL - 1)],
-			    __ATOMIC_RELAXED);
+			    __ATOMIC_ACQUIRE);
 			if (v == PT__JR_BATCH || v >= PT_HIST_BUCKETS)
 				return REPLAY_MERGE;
 			c->jbuf[m++] = v;
 		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (PT__LOAD(&s->jn) - a >= PT__JOURNAL)
 			return REPLAY_MERGE;
 		if (PT__LOAD(&s->mm_epoch) == ep + 1) {
