@@ -288,10 +288,10 @@ main(int argc, char **argv)
 	s4 = make(5, 3, 1);
 	op_add(&s4->ops[4], 7000, 2, s4->tick_ns);
 	/* A bell with a long thin tail, then more of it: the sparse form. */
-	for (i = 0; i < 8000; i++) {
-		pt_snapshot *s = i < 4000 ? s4 : s5;
+	for (i = 0; i < 3000; i++) {
+		pt_snapshot *s = i < 1500 ? s4 : s5;
 
-		if (i == 4000) {
+		if (i == 1500) {
 			ok(pt__wire_encode_snapshot(&tx, s4, &b),
 			    "snapshot 4");
 			write_file("snapshot-reset", &b);

@@ -25,60 +25,115 @@ bitr_init(struct bitr *r, struct pt__dec *d)
 	r->nbits = left > SIZE_MAX / 8 ? SIZE_MAX : left * 8;
 }
 
-static unsigned
-bitr_get(struct bitr *r)
+/*
+ * The next bits from r->bit on, least significant first, and how many of
+ * them are in the stream (at most 57; 0 past its end).
+ */
+static uint64_t
+bitr_peek(const struct bitr *r, unsigned *avail)
 {
-	unsigned v;
+	size_t byte = r->bit / 8, nbytes = r->nbits / 8, i;
+	uint64_t w = 0;
+	size_t left;
 
-	if (r->d->err != 0)
+	if (byte + 8 <= nbytes) {
+		for (i = 0; i < 8; i++)		/* one load, unrolled */
+			w |= (uint64_t)r->d->p[byte + i] << (8 * i);
+	} else {
+		for (i = 0; byte + i < nbytes; i++)
+			w |= (uint64_t)r->d->p[byte + i] << (8 * i);
+	}
+	left = r->bit < r->nbits ? r->nbits - r->bit : 0;
+	*avail = left < 57 ? (unsigned)left : 57;
+	return w >> (r->bit % 8);
+}
+
+/*
+ * Reads a unary code (ones up to a zero) of at most max ones, a word at a
+ * time (a stream of thousands of codes per snapshot).
+ */
+static uint32_t
+bitr_unary(struct bitr *r, uint32_t max)
+{
+	uint64_t w;
+	uint32_t q = 0;
+	unsigned avail, ones;
+
+	for (;;) {
+		w = bitr_peek(r, &avail);
+		if (avail == 0) {
+			r->d->err = PT_EPROTO;
+			return 0;
+		}
+		ones = ~w == 0 ? 64 : (unsigned)__builtin_ctzll(~w);
+		if (ones < avail) {
+			if (ones > max - q) {
+				r->d->err = PT_EPROTO;
+				return 0;
+			}
+			r->bit += ones + 1;
+			return q + ones;
+		}
+		if (avail > max - q) {
+			r->d->err = PT_EPROTO;
+			return 0;
+		}
+		q += avail;
+		r->bit += avail;
+	}
+}
+
+/* Reads nbits (<= 32) bits, least significant first. */
+static uint32_t
+bitr_bits(struct bitr *r, unsigned nbits)
+{
+	unsigned avail;
+	uint64_t w;
+
+	if (nbits == 0)
 		return 0;
-	if (r->bit >= r->nbits) {
+	w = bitr_peek(r, &avail);
+	if (avail < nbits) {
 		r->d->err = PT_EPROTO;
 		return 0;
 	}
-	v = (r->d->p[r->bit / 8] >> (r->bit % 8)) & 1u;
-	r->bit++;
-	return v;
+	r->bit += nbits;
+	return (uint32_t)(w & (((uint64_t)1 << nbits) - 1));
 }
 
 /* Reads a Rice-coded value that must be <= max. */
 static uint32_t
 bitr_rice(struct bitr *r, unsigned k, uint32_t max)
 {
-	uint32_t q = 0, v = 0;
-	unsigned i;
+	uint32_t q, v;
 
-	while (bitr_get(r) != 0) {
-		if (++q > (max >> k)) {
-			r->d->err = PT_EPROTO;
-			return 0;
-		}
-	}
-	for (i = 0; i < k; i++)
-		v |= (uint32_t)bitr_get(r) << i;
+	if (r->d->err != 0)
+		return 0;
+	q = bitr_unary(r, max >> k);
+	v = bitr_bits(r, k);
+	if (r->d->err != 0)
+		return 0;
 	v |= q << k;
-	if (r->d->err == 0 && v > max)
+	if (v > max) {
 		r->d->err = PT_EPROTO;
-	return r->d->err == 0 ? v : 0;
+		return 0;
+	}
+	return v;
 }
 
 /* Reads an Exp-Golomb (order 0) value, >= 1. */
 static uint32_t
 bitr_eg(struct bitr *r)
 {
-	uint32_t v = 0;
-	unsigned l = 0, i;
+	uint32_t l, v;
 
-	while (bitr_get(r) != 0) {
-		if (++l > 31) {
-			r->d->err = PT_EPROTO;
-			return 0;
-		}
-	}
-	for (i = 0; i < l; i++)
-		v |= (uint32_t)bitr_get(r) << i;
-	v |= (uint32_t)1 << l;
-	return r->d->err == 0 ? v : 0;
+	if (r->d->err != 0)
+		return 0;
+	l = bitr_unary(r, 31);
+	v = bitr_bits(r, l);
+	if (r->d->err != 0)
+		return 0;
+	return v | (uint32_t)1 << l;
 }
 
 /* Consumes the stream's bytes; the padding bits must be 0. */
@@ -104,6 +159,14 @@ bitr_finish(struct bitr *r)
 struct dchange {
 	uint32_t	idx;
 	int64_t		delta;
+};
+
+/* The decoder's scratch space, one per snapshot decoded (not on the
+ * stack: sanitizers poison and unpoison stack arrays at every call). */
+struct dscratch {
+	struct dchange	ch[PT_HIST_BUCKETS];	/* one op's changes */
+	struct dchange	tail[PT_HIST_BUCKETS];	/* the sparse form's */
+	uint16_t	pos[PT_HIST_BUCKETS];	/* and its predicted buckets */
 };
 
 /*
@@ -276,13 +339,13 @@ pred_decode(struct pt__dec *d, unsigned code, uint64_t dcount,
  */
 static int
 sparse_decode(struct pt__dec *d, unsigned code, uint64_t dcount,
-    const pt_bucket *bb, size_t nb, struct dchange *ch)
+    const pt_bucket *bb, size_t nb, struct dscratch *sc)
 {
+	struct dchange *ch = sc->ch, *tail = sc->tail;
+	uint16_t *pos = sc->pos;	/* buckets with a prediction */
 	int off = (int)code - SPARSE_BASE - ADAPT_BIAS;
 	uint64_t sum = hist_sum(bb, nb), span, pred, z, hdr, nnz, t;
 	uint32_t lo, hi, base_first = nb > 0 ? bb[0].index : 0, cur, run;
-	uint16_t pos[PT_HIST_BUCKETS];	/* buckets with a prediction */
-	struct dchange tail[PT_HIST_BUCKETS];
 	size_t j, np = 0, p = 0, na = 0, nt = 0, a, b;
 	unsigned kr;
 	struct bitr r;
@@ -359,8 +422,9 @@ sparse_decode(struct pt__dec *d, unsigned code, uint64_t dcount,
 
 static int
 buckets_decode(struct pt__dec *d, uint64_t dcount, const pt_bucket *bb,
-    size_t nb, struct dchange *ch)
+    size_t nb, struct dscratch *sc)
 {
+	struct dchange *ch = sc->ch;
 	uint32_t base_first = nb > 0 ? bb[0].index : 0;
 	uint64_t hdr, n, i, events, idx, gap;
 	struct bitr r;
@@ -375,7 +439,7 @@ buckets_decode(struct pt__dec *d, uint64_t dcount, const pt_bucket *bb,
 			return PT_EPROTO;
 		if ((hdr >> 2) >= SPARSE_BASE)
 			return sparse_decode(d, (unsigned)(hdr >> 2), dcount,
-			    bb, nb, ch);
+			    bb, nb, sc);
 		return pred_decode(d, (unsigned)(hdr >> 2), dcount, bb, nb, ch);
 	}
 	if ((hdr & 1) == 0) {
@@ -494,6 +558,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
     size_t n, pt_snapshot **out)
 {
 	const pt_snapshot *cur;
+	struct dscratch *sc = NULL;
 	struct dchange *ch = NULL;
 	pt_snapshot *s = NULL, *copy = NULL;
 	uint32_t new_ops = 0, new_ctrs = 0, n_ops, n_ctrs, id, next;
@@ -573,10 +638,11 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	if ((n_ops > 0 && (s->ops = calloc(n_ops, sizeof *s->ops)) == NULL) ||
 	    (n_ctrs > 0 &&
 	    (s->counters = calloc(n_ctrs, sizeof *s->counters)) == NULL) ||
-	    (ch = reallocarray(NULL, PT_HIST_BUCKETS, sizeof *ch)) == NULL) {
+	    (sc = malloc(sizeof *sc)) == NULL) {
 		rc = PT_ENOMEM;
 		goto out;
 	}
+	ch = sc->ch;
 	s->n_ops = n_ops;
 	s->n_counters = n_ctrs;
 
@@ -618,7 +684,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 		if (d.err != 0 || (op->count > 0 && op->min_ns > op->max_ns))
 			goto out;
 		nch = buckets_decode(&d, dcount, op->buckets, op->n_buckets,
-		    ch);
+		    sc);
 		if (nch < 0)
 			goto out;
 		if ((rc = buckets_apply(op, ch, (size_t)nch)) != 0)
@@ -683,12 +749,12 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	rx->cur = s;
 	if (out != NULL)
 		*out = copy;
-	free(ch);
+	free(sc);
 	return 0;
 out:
 	names_drop(rx->op_names, rx->n_op_names, new_ops);
 	names_drop(rx->ctr_names, rx->n_ctr_names, new_ctrs);
 	pt_snapshot_free(s);
-	free(ch);
+	free(sc);
 	return rc;
 }

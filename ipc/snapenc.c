@@ -16,53 +16,64 @@ int pt__wire_no_sparse;
 
 struct bitw {
 	struct pt__enc	*e;
-	uint8_t		 cur;
-	unsigned	 n;	/* bits in cur */
+	uint64_t	 acc;	/* bits not written yet, first in bit 0 */
+	unsigned	 n;	/* how many */
 };
 
+/* Appends the low nbits (<= 32) of v, least significant first. */
 static void
-bitw_put(struct bitw *w, unsigned bit)
+bitw_bits(struct bitw *w, uint64_t v, unsigned nbits)
 {
-	w->cur |= (uint8_t)((bit & 1u) << w->n);
-	if (++w->n == 8) {
-		enc_raw(w->e, &w->cur, 1);
-		w->cur = 0;
-		w->n = 0;
+	uint8_t b;
+
+	if (nbits < 64)
+		v &= ((uint64_t)1 << nbits) - 1;
+	w->acc |= v << w->n;
+	w->n += nbits;
+	while (w->n >= 8) {
+		b = (uint8_t)w->acc;
+		enc_raw(w->e, &b, 1);
+		w->acc >>= 8;
+		w->n -= 8;
 	}
+}
+
+/* Appends q one bits and a zero (a unary code). */
+static void
+bitw_unary(struct bitw *w, uint32_t q)
+{
+	for (; q >= 32; q -= 32)
+		bitw_bits(w, 0xffffffffu, 32);
+	bitw_bits(w, ((uint64_t)1 << q) - 1, q + 1);
 }
 
 static void
 bitw_rice(struct bitw *w, uint32_t v, unsigned k)
 {
-	uint32_t q;
-	unsigned i;
-
-	for (q = v >> k; q > 0; q--)
-		bitw_put(w, 1);
-	bitw_put(w, 0);
-	for (i = 0; i < k; i++)
-		bitw_put(w, (v >> i) & 1u);
+	bitw_unary(w, v >> k);
+	bitw_bits(w, v, k);
 }
 
 /* Exp-Golomb order 0 of v >= 1 (the sparse form's changes). */
 static void
 bitw_eg(struct bitw *w, uint32_t v)
 {
-	unsigned l = 31 - (unsigned)__builtin_clz(v), i;
+	unsigned l = 31 - (unsigned)__builtin_clz(v);
 
-	for (i = 0; i < l; i++)
-		bitw_put(w, 1);
-	bitw_put(w, 0);
-	for (i = 0; i < l; i++)
-		bitw_put(w, (v >> i) & 1u);
+	bitw_unary(w, l);
+	bitw_bits(w, v, l);
 }
 
 static void
 bitw_flush(struct bitw *w)
 {
-	if (w->n > 0)
-		enc_raw(w->e, &w->cur, 1);
-	w->cur = 0;
+	uint8_t b;
+
+	if (w->n > 0) {
+		b = (uint8_t)w->acc;
+		enc_raw(w->e, &b, 1);
+	}
+	w->acc = 0;
 	w->n = 0;
 }
 
@@ -75,6 +86,16 @@ struct bchange {
 	uint32_t	idx;
 	int		neg;
 	uint64_t	mag;
+};
+
+/* The encoder's scratch space, one per snapshot encoded (not on the
+ * stack: sanitizers poison and unpoison stack arrays at every call). */
+struct escratch {
+	struct bchange	ch[PT_HIST_BUCKETS];	/* one op's changes */
+	uint32_t	zz[PT_HIST_BUCKETS];	/* and its forms' codes */
+	uint32_t	za[PT_HIST_BUCKETS];
+	uint8_t		k0s[PT_HIST_BUCKETS];
+	uint32_t	runs[PT_HIST_BUCKETS];	/* the sparse form's */
 };
 
 /*
@@ -250,16 +271,17 @@ eg_bits(uint32_t v)
 
 /*
  * The sparse form's second part: the runs and changes of the buckets
- * predicted to get nothing.  Returns its bits with the best kr, and that
- * kr and the number of changes.
+ * predicted to get nothing.  Returns its bits with the best kr (tried
+ * around log2 of the mean run), and that kr and the number of changes;
+ * runs is scratch room for PT_HIST_BUCKETS.
  */
 static uint64_t
 sparse_tail_bits(const uint32_t *za, const uint8_t *k0s, size_t span,
-    unsigned *krp, uint32_t *nnzp)
+    uint32_t *runs, unsigned *krp, uint32_t *nnzp)
 {
-	uint64_t bits[SPARSE_KR_MAX + 1] = { 0 }, best;
+	uint64_t fixed = 0, best = UINT64_MAX, bits, sum = 0;
 	uint32_t run = 0, nnz = 0;
-	unsigned kr;
+	unsigned kr, k0;
 	size_t i;
 
 	for (i = 0; i < span; i++) {
@@ -269,21 +291,29 @@ sparse_tail_bits(const uint32_t *za, const uint8_t *k0s, size_t span,
 			run++;
 			continue;
 		}
-		for (kr = 0; kr <= SPARSE_KR_MAX; kr++)
-			bits[kr] += 1 + kr + (run >> kr);
-		for (kr = 0; kr <= SPARSE_KR_MAX; kr++)
-			bits[kr] += eg_bits(za[i]);
+		fixed += eg_bits(za[i]);
+		sum += run;
+		runs[nnz++] = run;
 		run = 0;
-		nnz++;
 	}
+	*nnzp = nnz;
 	*krp = 0;
-	best = bits[0];
-	for (kr = 1; kr <= SPARSE_KR_MAX; kr++)
-		if (bits[kr] < best) {
-			best = bits[kr];
+	if (nnz == 0)
+		return 0;
+	sum /= nnz;
+	for (k0 = 0; k0 < SPARSE_KR_MAX && ((uint64_t)1 << (k0 + 1)) <= sum + 1;
+	    k0++)
+		;
+	for (kr = k0 > 0 ? k0 - 1 : 0; kr <= k0 + 1 && kr <= SPARSE_KR_MAX;
+	    kr++) {
+		bits = fixed + (uint64_t)nnz * (1 + kr);
+		for (i = 0; i < nnz; i++)
+			bits += runs[i] >> kr;
+		if (bits < best) {
+			best = bits;
 			*krp = kr;
 		}
-	*nnzp = nnz;
+	}
 	return best;
 }
 
@@ -304,9 +334,11 @@ struct pred_choice {
  */
 static size_t
 pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
-    const pt_op_stats *base, uint32_t base_first, uint32_t *zz,
-    uint32_t *za, uint8_t *k0s, struct pred_choice *pc)
+    const pt_op_stats *base, uint32_t base_first, struct escratch *sc,
+    struct pred_choice *pc)
 {
+	uint32_t *zz = sc->zz, *za = sc->za;
+	uint8_t *k0s = sc->k0s;
 	int adapt_ok = 1;
 	const pt_bucket *bb = base != NULL ? base->buckets : NULL;
 	size_t nb = base != NULL ? base->n_buckets : 0, i, j = 0, c = 0;
@@ -369,7 +401,7 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 		/* The sparse form, with its extra varint. */
 		bits = pt__wire_no_sparse ? UINT64_MAX - 7 :
 		    adapt_best(za, k0s, span, 1, &off) +
-		    sparse_tail_bits(za, k0s, span, &kr, &nnz);
+		    sparse_tail_bits(za, k0s, span, sc->runs, &kr, &nnz);
 		if ((bits + 7) / 8 + varint_len((uint64_t)nnz << 4 | kr) <
 		    (best + 7) / 8) {
 			best = bits;
@@ -400,15 +432,15 @@ pred_floor(const struct bchange *ch, size_t n)
  */
 static int
 put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
-    uint64_t dcount, const pt_op_stats *base)
+    uint64_t dcount, const pt_op_stats *base, struct escratch *sc)
 {
+	uint32_t *zz = sc->zz, *za = sc->za;
+	uint8_t *k0s = sc->k0s;
 	size_t list = varint_len((uint64_t)n << 1), packed = SIZE_MAX, i;
 	size_t pred = SIZE_MAX;
 	uint64_t events = 0, bits, best_bits = UINT64_MAX, hdr = 0;
 	int list_ok = 1, pack_ok = n > 0 && !pt__wire_force_list;
-	uint32_t base_first = first_bucket(base), zz[PT_HIST_BUCKETS];
-	uint32_t za[PT_HIST_BUCKETS];
-	uint8_t k0s[PT_HIST_BUCKETS];
+	uint32_t base_first = first_bucket(base);
 	unsigned k, best_k = 0;
 	struct pred_choice pc = { 0, 0, 0 };
 	struct bitw w;
@@ -449,8 +481,7 @@ put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	if (!pt__wire_force_list && !pt__wire_no_pred && n > 0 &&
 	    pred_floor(ch, n) < (pack_ok && packed < list ? packed :
 	    list_ok ? list : SIZE_MAX))
-		pred = pred_prepare(ch, n, dcount, base, base_first, zz, za,
-		    k0s, &pc);
+		pred = pred_prepare(ch, n, dcount, base, base_first, sc, &pc);
 	if (!list_ok && !pack_ok && pred == SIZE_MAX)
 		return PT_ERANGE;
 	if (pred != SIZE_MAX && (!list_ok || pred < list) &&
@@ -692,7 +723,8 @@ int
 pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
     const uint64_t *ver, struct pt__buf *out)
 {
-	struct bchange *ch = NULL;
+	struct escratch *sc = NULL;
+	struct bchange *ch;
 	struct enc_prep prep;
 	struct pt__enc e;
 	size_t start, i, j, nch, nchanged;
@@ -706,10 +738,11 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		return rc;
 	full = need_full(tx, s);
 	if ((rc = prep_make(tx, s, ver, full, &prep)) != 0 ||
-	    (ch = reallocarray(NULL, PT_HIST_BUCKETS, sizeof *ch)) == NULL) {
+	    (sc = malloc(sizeof *sc)) == NULL) {
 		prep_free(&prep, s->n_ops, s->n_counters);
 		return rc != 0 ? rc : PT_ENOMEM;
 	}
+	ch = sc->ch;
 
 	enc_init(&e, out);
 	start = pt__frame_begin(&e, PT__MSG_SNAPSHOT);
@@ -793,7 +826,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 			pt__put_i64(&e, (int64_t)dmin);
 		if (dmax != 0)
 			pt__put_i64(&e, (int64_t)dmax);
-		rc = put_buckets(&e, ch, nch, dcount, b);
+		rc = put_buckets(&e, ch, nch, dcount, b, sc);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;
 		prev_id = o->id;
@@ -821,7 +854,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		prev_id = c->id;
 	}
 	rc = pt__frame_end(&e, start);
-	free(ch);
+	free(sc);
 	if (rc == 0) {
 		prep_commit(tx, s, ver, &prep);
 		tx->seq++;
