@@ -139,10 +139,12 @@ int		pt__name_check(const char *name);
  * entries cover a slot recording up to ~250 events a second for a viewer at
  * 10 Hz, at the price of one more cache line per slot.
  *
- * The writer stores the bucket, then the journal entry, then jn, then the
- * total (each a release), so a reader that loads jn (acquire) sees every
- * bucket of the events it counts, and one that loads the total first never
- * finds in it an event the buckets lack.
+ * The writer stores the bucket and min/max, then the journal entry, then
+ * jn, then the total (each a release), so a reader that loads jn (acquire)
+ * sees the buckets and min/max of every event it counts, and one that
+ * loads the total first never finds in it an event the buckets lack.  The
+ * total and jn may disagree by an event under way: readers recompute what
+ * they derive from them at every refresh.
  */
 #define PT__JOURNAL		32
 #define PT__JR_BATCH		0xffffu
@@ -228,12 +230,6 @@ pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 	PT__BUMP(&s->hist[idx], times);
 	if (PT__UNLIKELY(!(s->groups & bit)))
 		PT__STORE(&s->groups, s->groups | bit);
-	__atomic_store_n(&s->jr[n & (PT__JOURNAL - 1)],
-	    times == 1 ? (uint16_t)idx : (uint16_t)PT__JR_BATCH,
-	    __ATOMIC_RELEASE);
-	__atomic_store_n(&s->jn, n + times, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->total, s->total + (d + 1) * times,
-	    __ATOMIC_RELEASE);
 	if (PT__UNLIKELY(s->mm_epoch != ep)) {
 		PT__STORE(&s->min, d);
 		PT__STORE(&s->max, d);
@@ -244,6 +240,12 @@ pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
 		if (d > s->max)
 			PT__STORE(&s->max, d);
 	}
+	__atomic_store_n(&s->jr[n & (PT__JOURNAL - 1)],
+	    times == 1 ? (uint16_t)idx : (uint16_t)PT__JR_BATCH,
+	    __ATOMIC_RELEASE);
+	__atomic_store_n(&s->jn, n + times, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->total, s->total + (d + 1) * times,
+	    __ATOMIC_RELEASE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -291,6 +293,7 @@ uint64_t	 pt__uptime_ns(void);
 struct pt__snapop {
 	uint64_t	min;		/* ticks, when mm_ok */
 	uint64_t	max;
+	uint64_t	ticks;		/* total_ns's, baseline subtracted */
 	int		mm_ok;		/* min/max are of this epoch's events */
 };
 

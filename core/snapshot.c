@@ -641,6 +641,7 @@ snapop_set(struct pt__snapcache *c, size_t i, const struct pt__op_acc *acc,
 	c->op[i].mm_ok = acc->count > 0 && acc->mm_epoch == ep + 1;
 	c->op[i].min = acc->min;
 	c->op[i].max = acc->max;
+	c->op[i].ticks = acc->total;
 }
 
 #define REPLAY_SAME	1	/* no slot recorded anything */
@@ -769,16 +770,23 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 		c->pend_thr[np] = t;
 		c->pend_jn[np++] = jn;
 	}
-	if (np == 0)
+	if ((b = acc_peek(&baseline, id)) != NULL)
+		ticks = ticks > b->total ? ticks - b->total : 0;
+	/*
+	 * A total read while an event was being recorded may lack or hold
+	 * that event's time (the total and jn are two stores): recomputed
+	 * every time, it is right again at the next refresh, even when
+	 * nothing else moved.
+	 */
+	if (np == 0 && ticks == c->op[i].ticks)
 		return REPLAY_SAME;
-	if (!c->op[i].mm_ok)
+	if (np > 0 && !c->op[i].mm_ok)
 		return REPLAY_MERGE;
-	if ((rc = op_add_events(c, op, c->jbuf, m)) != 0)
+	if (m > 0 && (rc = op_add_events(c, op, c->jbuf, m)) != 0)
 		return rc;
 	for (k = 0; k < np; k++)
 		c->pend_thr[k]->rd_seen[id] = c->pend_jn[k];
-	if ((b = acc_peek(&baseline, id)) != NULL)
-		ticks = ticks > b->total ? ticks - b->total : 0;
+	c->op[i].ticks = ticks;
 	op->count += m;
 	op->total_ns = op->count == 0 ? 0 :
 	    (uint64_t)((double)ticks * tick_ns + 0.5);
@@ -886,9 +894,9 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			}
 		}
 		op_cumulative(id, &scratch, ep, c);
-		snapop_set(c, i, &scratch, ep);
 		if ((b = acc_peek(&baseline, id)) != NULL)
 			acc_sub(&scratch, b);
+		snapop_set(c, i, &scratch, ep);
 		memset(&fresh, 0, sizeof fresh);
 		fresh.name = op->name;
 		fresh.id = id;
