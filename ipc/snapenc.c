@@ -213,41 +213,54 @@ packed_bits(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
 #define K0_PZERO	0x80u
 
 /*
- * Bits of the adaptive form's stream with offset off: of every bucket, or
- * (pos_only) of those with a prediction above 0, as the sparse form codes
- * them.
+ * Bits of the adaptive form's stream with each offset, of every bucket
+ * (all) and of those with a prediction above 0 (pos, as the sparse form
+ * codes them), computed once per offset asked for: the two walks below
+ * mostly visit the same offsets.
  */
-static uint64_t
-adapt_bits(const uint32_t *za, const uint8_t *k0s, size_t span, int off,
-    int pos_only)
-{
-	uint64_t bits = 0;
-	unsigned kb;
-	size_t i;
+struct adapt_memo {
+	uint64_t	all[ADAPT_CODES];
+	uint64_t	pos[ADAPT_CODES];
+	uint8_t		done[ADAPT_CODES];
+};
 
-	for (i = 0; i < span; i++) {
-		if (pos_only && (k0s[i] & K0_PZERO))
-			continue;
-		kb = adapt_k(k0s[i] & ~K0_PZERO, off);
-		bits += 1 + kb + (za[i] >> kb);
+static uint64_t
+adapt_bits(struct adapt_memo *mm, const uint32_t *za, const uint8_t *k0s,
+    size_t span, int off, int pos_only)
+{
+	uint64_t all = 0, pos = 0, b;
+	unsigned kb;
+	size_t i, o = (size_t)(off + ADAPT_BIAS);
+
+	if (!mm->done[o]) {
+		for (i = 0; i < span; i++) {
+			kb = adapt_k(k0s[i] & ~K0_PZERO, off);
+			b = 1 + kb + (za[i] >> kb);
+			all += b;
+			if (!(k0s[i] & K0_PZERO))
+				pos += b;
+		}
+		mm->all[o] = all;
+		mm->pos[o] = pos;
+		mm->done[o] = 1;
 	}
-	return bits;
+	return pos_only ? mm->pos[o] : mm->all[o];
 }
 
 /* The best offset of the adaptive (or sparse) form and its bits. */
 static uint64_t
-adapt_best(const uint32_t *za, const uint8_t *k0s, size_t span,
-    int pos_only, int *offp)
+adapt_best(struct adapt_memo *mm, const uint32_t *za, const uint8_t *k0s,
+    size_t span, int pos_only, int *offp)
 {
 	uint64_t cur, next;
 	int off = 0, step = 1;
 
 	/* The size falls, then rises, as the offset grows: walk from 0
 	 * towards the smaller neighbour (three or four passes, not eight). */
-	cur = adapt_bits(za, k0s, span, 0, pos_only);
-	next = adapt_bits(za, k0s, span, 1, pos_only);
+	cur = adapt_bits(mm, za, k0s, span, 0, pos_only);
+	next = adapt_bits(mm, za, k0s, span, 1, pos_only);
 	if (next >= cur) {
-		next = adapt_bits(za, k0s, span, -1, pos_only);
+		next = adapt_bits(mm, za, k0s, span, -1, pos_only);
 		step = -1;
 	}
 	while (next < cur) {
@@ -256,7 +269,7 @@ adapt_best(const uint32_t *za, const uint8_t *k0s, size_t span,
 		if (off + step < -ADAPT_BIAS ||
 		    off + step >= ADAPT_CODES - ADAPT_BIAS)
 			break;
-		next = adapt_bits(za, k0s, span, off + step, pos_only);
+		next = adapt_bits(mm, za, k0s, span, off + step, pos_only);
 	}
 	*offp = off;
 	return cur;
@@ -393,14 +406,17 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 		}
 	}
 	if (adapt_ok && !pt__wire_no_adapt) {
-		bits = adapt_best(za, k0s, span, 0, &off);
+		struct adapt_memo mm;
+
+		memset(&mm, 0, sizeof mm);
+		bits = adapt_best(&mm, za, k0s, span, 0, &off);
 		if (bits < best) {
 			best = bits;
 			pc->code = (unsigned)(ADAPT_BASE + ADAPT_BIAS + off);
 		}
 		/* The sparse form, with its extra varint. */
 		bits = pt__wire_no_sparse ? UINT64_MAX - 7 :
-		    adapt_best(za, k0s, span, 1, &off) +
+		    adapt_best(&mm, za, k0s, span, 1, &off) +
 		    sparse_tail_bits(za, k0s, span, sc->runs, &kr, &nnz);
 		if ((bits + 7) / 8 + varint_len((uint64_t)nnz << 4 | kr) <
 		    (best + 7) / 8) {
