@@ -1201,8 +1201,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: " PROG " [--quick] [--verbose] [--only snapshot|bytes]\n"
-	    "                      [--events-per-slot N] [--busy-rate N] "
-	    "[--help]\n"
+	    "                      [--events-per-slot N] [--busy-rate N]\n"
+	    "                      [--busy-gap-ms N] [--help]\n"
 	    "       " PROG " --target [--ops N]\n"
 	    "       " PROG " --watch PID [--interval MS] [--count N]\n"
 	    "\n"
@@ -1219,6 +1219,8 @@ usage(FILE *f)
 	    "  --busy-rate N  events/s the 8 threads record in all while the\n"
 	    "               busy figures are measured (default 1000000; 0:\n"
 	    "               as fast as they can)\n"
+	    "  --busy-gap-ms N  time between the busy snapshots (default 10;\n"
+	    "               100 for a viewer at 10 Hz)\n"
 	    "  --verbose    the bytes of every operation of the bytes part\n"
 	    "  --target     a helper for bench/agent-bench.sh: scopes in a\n"
 	    "               tight loop on N operations (--ops, default 1); each\n"
