@@ -266,6 +266,30 @@ struct pt__op_acc {
 
 /* Folds the slots of an exiting thread into the retired totals. */
 void		pt__retire_thread(struct pt__thread *t);
+
+struct pt__snapcache;
+/*
+ * The parts snapshots are made of, all under pt__lock.  Cumulative figures
+ * of op id (retired plus live slots) into acc; with a cache c, also notes
+ * in each thread's rd_seen how many of its slot's events c has merged.
+ */
+void		pt__op_cumulative(uint32_t id, struct pt__op_acc *acc,
+		    uint64_t ep, struct pt__snapcache *c);
+int64_t		pt__ctr_cumulative(uint32_t id);
+/* The retired totals and reset baselines of id (NULL or 0: none). */
+struct pt__op_acc *pt__retired_op(uint32_t id);
+struct pt__op_acc *pt__baseline_op(uint32_t id);
+int64_t		pt__baseline_ctr(uint32_t id);
+/* Subtracts baseline b from acc, never below zero. */
+void		pt__acc_sub(struct pt__op_acc *acc, const struct pt__op_acc *b);
+/* Fills op's buckets and figures from acc (finish: percentiles too);
+ * 0 or PT_ENOMEM. */
+int		pt__op_fill(pt_op_stats *op, const struct pt__op_acc *acc,
+		    double tick_ns, uint64_t ep, int finish);
+/* Sets uptime_ns and since_reset_ns (under pt__lock), and the pid, time,
+ * process name and memory (without it). */
+void		pt__snapshot_times(pt_snapshot *s);
+void		pt__snapshot_process(pt_snapshot *s);
 /* Copies the header fields (pid, name, times, epoch, tick, memory) of src
  * into dst, not its operations or counters. */
 void		pt__snapshot_copy_header(pt_snapshot *dst, const pt_snapshot *src);
@@ -288,6 +312,10 @@ const char	*pt__snapshot_strdup(pt_snapshot *s, const char *name);
 void		 pt__snapshot_atfork_child(void);
 /* Nanoseconds since the library started (or since the fork, in a child). */
 uint64_t	 pt__uptime_ns(void);
+
+/* ------------------------------------------------------------------------ */
+/* snapcache.c                                                               */
+/* ------------------------------------------------------------------------ */
 
 /* What a snapshot cache keeps of one operation besides cur->ops[i]. */
 struct pt__snapop {

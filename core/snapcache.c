@@ -1,0 +1,391 @@
+/*
+ * snapcache.c - the agent's incremental snapshot: kept between refreshes,
+ * operations updated from the slots' journals when they can be, merged
+ * again from the buckets when they cannot (struct pt__snapcache, core.h).
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct pt__op_acc scratch;	/* merge buffer, under pt__lock */
+
+/* Makes room in c for n_ops operations, n_ctr counters and n_thr threads. */
+static int
+snapcache_grow(struct pt__snapcache *c, size_t n_ops, size_t n_ctr,
+    size_t n_thr)
+{
+	struct pt__thread **npt;
+	struct pt__snapop *nop;
+	pt_counter_stats *nc;
+	pt_op_stats *no;
+	uint64_t *nv, *npj;
+	uint16_t *nj;
+	size_t n;
+
+	if (c->cur == NULL && (c->cur = pt__snapshot_alloc(0, 0)) == NULL)
+		return PT_ENOMEM;
+	if (n_ops > c->cap_ops) {
+		n = n_ops + n_ops / 2 + 16;
+		if ((no = reallocarray(c->cur->ops, n, sizeof *no)) == NULL)
+			return PT_ENOMEM;
+		c->cur->ops = no;
+		if ((nop = reallocarray(c->op, n, sizeof *nop)) == NULL)
+			return PT_ENOMEM;
+		c->op = nop;
+		if ((nv = reallocarray(c->ver, n, sizeof *nv)) == NULL)
+			return PT_ENOMEM;
+		c->ver = nv;
+		memset(no + c->cap_ops, 0, (n - c->cap_ops) * sizeof *no);
+		memset(nop + c->cap_ops, 0, (n - c->cap_ops) * sizeof *nop);
+		memset(nv + c->cap_ops, 0, (n - c->cap_ops) * sizeof *nv);
+		c->cap_ops = n;
+	}
+	if (n_ctr > c->cap_counters) {
+		n = n_ctr + n_ctr / 2 + 16;
+		if ((nc = reallocarray(c->cur->counters, n, sizeof *nc)) == NULL)
+			return PT_ENOMEM;
+		memset(nc + c->cap_counters, 0,
+		    (n - c->cap_counters) * sizeof *nc);
+		c->cur->counters = nc;
+		c->cap_counters = n;
+	}
+	if (c->cnt == NULL &&
+	    (c->cnt = calloc(PT_HIST_BUCKETS, sizeof *c->cnt)) == NULL)
+		return PT_ENOMEM;
+	if (n_thr > c->cap_threads || c->jbuf == NULL) {
+		n = n_thr + 8;
+		if ((nj = reallocarray(c->jbuf, n, PT__JOURNAL *
+		    sizeof *nj)) == NULL)
+			return PT_ENOMEM;
+		c->jbuf = nj;
+		if ((npt = reallocarray(c->pend_thr, n, sizeof *npt)) == NULL)
+			return PT_ENOMEM;
+		c->pend_thr = npt;
+		if ((npj = reallocarray(c->pend_jn, n, sizeof *npj)) == NULL)
+			return PT_ENOMEM;
+		c->pend_jn = npj;
+		c->cap_threads = n;
+	}
+	return 0;
+}
+
+/* Fills c's record of op i from a merged accumulator. */
+static void
+snapop_set(struct pt__snapcache *c, size_t i, const struct pt__op_acc *acc,
+    uint64_t ep)
+{
+	c->op[i].mm_ok = acc->count > 0 && acc->mm_epoch == ep + 1;
+	c->op[i].min = acc->min;
+	c->op[i].max = acc->max;
+	c->op[i].ticks = acc->total;
+}
+
+#define REPLAY_SAME	1	/* no slot recorded anything */
+#define REPLAY_DONE	0	/* updated from the journals */
+#define REPLAY_MERGE	(-1000)	/* cannot: merge the buckets again */
+
+/* Sorts the n bucket indexes of v (a few at most: insertion). */
+static void
+sort_u16(uint16_t *v, size_t n)
+{
+	size_t i, j;
+	uint16_t x;
+
+	for (i = 1; i < n; i++) {
+		x = v[i];
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * Adds the m events of ev (bucket indexes, in any order) to the buckets of
+ * op.  The events are counted into c->cnt (all zero between calls), one
+ * walk over op's buckets takes those it has, and the rest, buckets op did
+ * not have, are merged in, into a new array.  0 or PT_ENOMEM, after which
+ * op holds some of the events: the caller must merge it again.
+ */
+static int
+op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *ev,
+    size_t m)
+{
+	pt_bucket *b = op->buckets, *nb;
+	uint32_t *cnt = c->cnt;
+	size_t i, j, o, nd = 0, n = op->n_buckets, left = m;
+
+	for (i = 0; i < m; i++)
+		if (cnt[ev[i]]++ == 0)
+			ev[nd++] = ev[i];	/* ev becomes the distinct ones */
+	for (j = 0; j < n && left > 0; j++) {
+		if (cnt[b[j].index] != 0) {
+			b[j].count += cnt[b[j].index];
+			left -= cnt[b[j].index];
+			cnt[b[j].index] = 0;
+		}
+	}
+	if (left == 0)
+		return 0;
+	/* The new buckets, in order, then a merge. */
+	for (i = j = 0; i < nd; i++)
+		if (cnt[ev[i]] != 0)
+			ev[j++] = ev[i];
+	nd = j;
+	sort_u16(ev, nd);
+	if ((nb = reallocarray(NULL, n + nd, sizeof *nb)) == NULL) {
+		for (i = 0; i < nd; i++)
+			cnt[ev[i]] = 0;
+		return PT_ENOMEM;
+	}
+	for (i = j = o = 0; i < n || j < nd; o++) {
+		if (j >= nd || (i < n && b[i].index < ev[j]))
+			nb[o] = b[i++];
+		else {
+			memset(&nb[o], 0, sizeof nb[o]);
+			nb[o].index = ev[j];
+			nb[o].count = cnt[ev[j]];
+			cnt[ev[j++]] = 0;
+		}
+	}
+	free(b);
+	op->buckets = nb;
+	op->n_buckets = o;
+	return 0;
+}
+
+/*
+ * Updates operation i of c from its slots' journals.  Returns REPLAY_SAME,
+ * REPLAY_DONE, REPLAY_MERGE (a slot recorded too many events or a batch,
+ * or min/max need the buckets) or PT_ENOMEM.
+ */
+static int
+op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
+    double tick_ns)
+{
+	pt_op_stats *op = &c->cur->ops[i];
+	struct pt__op_acc *r, *b;
+	struct pt__op_slot *s;
+	struct pt__thread *t;
+	uint64_t a, jn, tot, ticks, mn, mx, e;
+	size_t m = 0, np = 0, k;
+	uint16_t v;
+	int rc;
+
+	ticks = (r = pt__retired_op(id)) != NULL ? r->total : 0;
+	mn = c->op[i].min;
+	mx = c->op[i].max;
+	LIST_FOREACH(t, &pt__threads, entry) {
+		if ((s = pt__slot_peek(t, id)) == NULL)
+			continue;
+		tot = __atomic_load_n(&s->total, __ATOMIC_ACQUIRE);
+		jn = __atomic_load_n(&s->jn, __ATOMIC_ACQUIRE);
+		a = t->rd_seen[id];	/* 0 for a new slot: all journaled */
+		ticks += tot > jn ? tot - jn : 0;
+		if (jn == a)
+			continue;
+		/* The writer may be overwriting entry jn - JOURNAL. */
+		if (a == PT__SEEN_BAD || jn - a >= PT__JOURNAL)
+			return REPLAY_MERGE;
+		/* An entry overwritten meanwhile (a release store after
+		 * jn moved past a + JOURNAL - 1) shows in jn read after it. */
+		for (e = a; e < jn; e++) {
+			v = __atomic_load_n(&s->jr[e & (PT__JOURNAL - 1)],
+			    __ATOMIC_ACQUIRE);
+			if (v == PT__JR_BATCH || v >= PT_HIST_BUCKETS)
+				return REPLAY_MERGE;
+			c->jbuf[m++] = v;
+		}
+		if (PT__LOAD(&s->jn) - a >= PT__JOURNAL)
+			return REPLAY_MERGE;
+		if (PT__LOAD(&s->mm_epoch) == ep + 1) {
+			if (PT__LOAD(&s->min) < mn)
+				mn = PT__LOAD(&s->min);
+			if (PT__LOAD(&s->max) > mx)
+				mx = PT__LOAD(&s->max);
+		}
+		c->pend_thr[np] = t;
+		c->pend_jn[np++] = jn;
+	}
+	if ((b = pt__baseline_op(id)) != NULL)
+		ticks = ticks > b->total ? ticks - b->total : 0;
+	/*
+	 * A total read while an event was being recorded may lack or hold
+	 * that event's time (the total and jn are two stores): recomputed
+	 * every time, it is right again at the next refresh, even when
+	 * nothing else moved.
+	 */
+	if (np == 0 && ticks == c->op[i].ticks)
+		return REPLAY_SAME;
+	if (np > 0 && !c->op[i].mm_ok)
+		return REPLAY_MERGE;
+	if (m > 0 && (rc = op_add_events(c, op, c->jbuf, m)) != 0)
+		return rc;
+	for (k = 0; k < np; k++)
+		c->pend_thr[k]->rd_seen[id] = c->pend_jn[k];
+	c->op[i].ticks = ticks;
+	op->count += m;
+	op->total_ns = op->count == 0 ? 0 :
+	    (uint64_t)((double)ticks * tick_ns + 0.5);
+	c->op[i].min = mn;
+	c->op[i].max = mx;
+	op->min_ns = (uint64_t)((double)mn * tick_ns + 0.5);
+	op->max_ns = (uint64_t)((double)mx * tick_ns + 0.5);
+	return REPLAY_DONE;
+}
+
+/* How far ahead the refresh loads slots, in operations. */
+#define PREFETCH_OPS	3
+
+/* Starts loading the journal lines of op id's slots and its first buckets. */
+static void
+prefetch_slots(uint32_t id, const pt_op_stats *op)
+{
+	struct pt__op_slot *s;
+	struct pt__thread *t;
+
+	LIST_FOREACH(t, &pt__threads, entry)
+		if ((s = pt__slot_peek(t, id)) != NULL)
+			__builtin_prefetch(s, 0, 0);
+	if (op->buckets != NULL)
+		__builtin_prefetch(op->buckets, 1, 0);
+}
+
+/*
+ * Brings the agent's snapshot up to date.  Operations are updated from the
+ * journals when they can be (see struct pt__snapcache); everything is
+ * merged again when the epoch changed (a reset: new baselines), the tick
+ * changed (the clock's calibration, in the first seconds) or a thread came
+ * or went (retired totals moved).
+ */
+int
+pt__snapshot_refresh(struct pt__snapcache *c)
+{
+	static uint64_t last_id;
+	struct pt__op_acc *b;
+	struct pt__thread *t;
+	pt_snapshot *s;
+	pt_op_stats fresh;
+	uint32_t id, n_ops, n_ctr;
+	uint64_t ep;
+	double tick_ns;
+	size_t i, n_thr = 0;
+	int all, rc = 0;
+
+	pt__init();
+	tick_ns = pt__clock_tick_ns();
+	pthread_mutex_lock(&pt__lock);
+	if (c->id == 0)
+		c->id = ++last_id;
+	n_ops = pt__site_count(PT_KIND_OP);
+	n_ctr = pt__site_count(PT_KIND_COUNTER);
+	/* Threads another cache read last: their rd_seen are not ours. */
+	all = 0;
+	LIST_FOREACH(t, &pt__threads, entry) {
+		n_thr++;
+		all |= t->rd_owner != c->id;
+	}
+	if ((rc = snapcache_grow(c, n_ops, n_ctr, n_thr)) != 0)
+		goto out;
+	s = c->cur;
+	ep = pt__g.epoch;
+	all |= c->gen == 0 || ep != c->epoch || tick_ns != c->tick_ns ||
+	    pt__threads_gen != c->threads_gen;
+	s->reset_epoch = ep;
+	s->tick_ns = tick_ns;
+	c->replayed = c->merged = 0;
+	for (; s->n_ops < n_ops; s->n_ops++) {
+		pt_op_stats *op = &s->ops[s->n_ops];
+
+		id = (uint32_t)s->n_ops + 1;
+		if ((op->name = strdup(pt__site_name(PT_KIND_OP, id))) == NULL) {
+			rc = PT_ENOMEM;
+			goto out;
+		}
+		op->id = id;
+		c->ver[s->n_ops] = 0;
+	}
+	for (i = 0; i < s->n_ops; i++) {
+		pt_op_stats *op = &s->ops[i];
+
+		id = op->id;
+		if (!all && c->ver[i] != 0) {
+			/* The slots are likely being written on other CPUs:
+			 * start loading those of a later operation. */
+			if (i + PREFETCH_OPS < s->n_ops)
+				prefetch_slots(op->id + PREFETCH_OPS,
+				    &s->ops[i + PREFETCH_OPS]);
+			int r = op_replay(c, i, id, ep, tick_ns);
+
+			if (r == REPLAY_SAME)
+				continue;
+			if (r == REPLAY_DONE) {
+				c->ver[i] = ++c->gen;
+				c->replayed++;
+				continue;
+			}
+			if (r != REPLAY_MERGE) {
+				c->ver[i] = 0;	/* half updated: merge it */
+				rc = r;
+				goto out;
+			}
+		}
+		pt__op_cumulative(id, &scratch, ep, c);
+		if ((b = pt__baseline_op(id)) != NULL)
+			pt__acc_sub(&scratch, b);
+		snapop_set(c, i, &scratch, ep);
+		memset(&fresh, 0, sizeof fresh);
+		fresh.name = op->name;
+		fresh.id = id;
+		if ((rc = pt__op_fill(&fresh, &scratch, tick_ns, ep, 0)) != 0) {
+			c->ver[i] = 0;	/* its slots' rd_seen moved on */
+			goto out;
+		}
+		free(op->buckets);
+		*op = fresh;
+		c->ver[i] = ++c->gen;
+		c->merged++;
+	}
+	/* Only now: after a failure, the next refresh merges everything. */
+	c->epoch = ep;
+	c->tick_ns = tick_ns;
+	c->threads_gen = pt__threads_gen;
+	LIST_FOREACH(t, &pt__threads, entry)
+		t->rd_owner = c->id;
+	for (; s->n_counters < n_ctr; s->n_counters++) {
+		pt_counter_stats *ct = &s->counters[s->n_counters];
+
+		id = (uint32_t)s->n_counters + 1;
+		ct->name = strdup(pt__site_name(PT_KIND_COUNTER, id));
+		if (ct->name == NULL) {
+			rc = PT_ENOMEM;
+			goto out;
+		}
+		ct->id = id;
+	}
+	for (i = 0; i < s->n_counters; i++) {
+		id = s->counters[i].id;
+		s->counters[i].value = pt__ctr_cumulative(id) -
+		    pt__baseline_ctr(id);
+	}
+	pt__snapshot_times(s);
+out:
+	pthread_mutex_unlock(&pt__lock);
+	if (c->cur != NULL)
+		pt__snapshot_process(c->cur);
+	return rc;
+}
+
+void
+pt__snapcache_free(struct pt__snapcache *c)
+{
+	pt_snapshot_free(c->cur);
+	free(c->op);
+	free(c->ver);
+	free(c->jbuf);
+	free(c->cnt);
+	free(c->pend_thr);
+	free(c->pend_jn);
+	memset(c, 0, sizeof *c);
+}
+
