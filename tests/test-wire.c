@@ -1872,6 +1872,23 @@ pb_end(void)
 	pt__put_u64(&pe, 0);
 }
 
+/*
+ * A sparse change of op a (7 events, code 43: offset 0, span 10 .. 12)
+ * with nnz << 4 | kr and one byte of bits, decoded against rx.
+ */
+static void
+pb_sparse(struct pt__wire_rx *rx, uint64_t nnz_kr, uint8_t bits, int code)
+{
+	pb_bucket_delta(7);
+	pt__put_u64(&pe, 43 << 2 | 3);
+	pt__put_i64(&pe, 0);			/* first: bucket 10 */
+	pt__put_u64(&pe, 2);			/* span - 1 */
+	pt__put_u64(&pe, nnz_kr);
+	pt__buf_append(&pb, &bits, 1);
+	pb_end();
+	pb_expect(rx, code);
+}
+
 static void
 test_malformed_buckets(void)
 {
@@ -2092,41 +2109,10 @@ test_malformed_buckets(void)
 	 * bits 1,0,1,1,0,1,0,0.  Then: kr 11, a second change the stream
 	 * lacks, a run past the span (run 2 = "110", change 1 = "0").
 	 */
-	bits = 0x2d;
-	pb_bucket_delta(7);
-	pt__put_u64(&pe, 43 << 2 | 3);
-	pt__put_i64(&pe, 0);
-	pt__put_u64(&pe, 2);			/* span - 1 */
-	pt__put_u64(&pe, 1 << 4 | 11);
-	pt__buf_append(&pb, &bits, 1);
-	pb_end();
-	pb_expect(&rx, PT_EPROTO);
-	pb_bucket_delta(7);
-	pt__put_u64(&pe, 43 << 2 | 3);
-	pt__put_i64(&pe, 0);
-	pt__put_u64(&pe, 2);
-	pt__put_u64(&pe, 2 << 4 | 0);
-	pt__buf_append(&pb, &bits, 1);
-	pb_end();
-	pb_expect(&rx, PT_EPROTO);
-	bits = 0x1d;
-	pb_bucket_delta(7);
-	pt__put_u64(&pe, 43 << 2 | 3);
-	pt__put_i64(&pe, 0);
-	pt__put_u64(&pe, 2);
-	pt__put_u64(&pe, 1 << 4 | 0);
-	pt__buf_append(&pb, &bits, 1);
-	pb_end();
-	pb_expect(&rx, PT_EPROTO);
-	bits = 0x2d;
-	pb_bucket_delta(7);
-	pt__put_u64(&pe, 43 << 2 | 3);
-	pt__put_i64(&pe, 0);
-	pt__put_u64(&pe, 2);
-	pt__put_u64(&pe, 1 << 4 | 0);
-	pt__buf_append(&pb, &bits, 1);
-	pb_end();
-	pb_expect(&rx, 0);
+	pb_sparse(&rx, 1 << 4 | 11, 0x2d, PT_EPROTO);
+	pb_sparse(&rx, 2 << 4 | 0, 0x2d, PT_EPROTO);
+	pb_sparse(&rx, 1 << 4 | 0, 0x1d, PT_EPROTO);
+	pb_sparse(&rx, 1 << 4 | 0, 0x2d, 0);
 	CU_ASSERT(rx.cur->ops[0].count == 12 && rx.cur->ops[0].n_buckets == 2 &&
 	    rx.cur->ops[0].buckets[0].count == 10 &&
 	    rx.cur->ops[0].buckets[1].index == 12 &&
