@@ -752,6 +752,7 @@ op_bytes(const struct pt__wire_tx *tx, const pt_snapshot *s, size_t i)
 	pt__buf_init(&buf, PT__FRAME_MAX);
 	t = *tx;
 	t.sent_ver = NULL;	/* t's own */
+	t.scratch = NULL;
 	if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL ||
 	    (mix = pt__snapshot_copy(tx->prev)) == NULL)
 		die("copy", strerror(ENOMEM));

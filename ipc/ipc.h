@@ -157,6 +157,7 @@ struct pt__wire_tx {
 	uint64_t	 seq;
 	pt_snapshot	*prev;		/* owned; NULL before the first */
 	uint64_t	*sent_ver;	/* by op index: version prev holds */
+	void		*scratch;	/* owned: the encoder's work space */
 };
 
 /* Receiver state of one connection: known names and the current totals. */
@@ -169,6 +170,7 @@ struct pt__wire_rx {
 	pt_snapshot	 *cur;		/* owned; the last decoded snapshot */
 	int32_t		  pid;
 	char		  process[64];
+	void		 *scratch;	/* owned: the decoder's work space */
 };
 
 void	pt__wire_tx_init(struct pt__wire_tx *tx);

@@ -161,8 +161,8 @@ struct dchange {
 	int64_t		delta;
 };
 
-/* The decoder's scratch space, one per snapshot decoded (not on the
- * stack: sanitizers poison and unpoison stack arrays at every call). */
+/* The decoder's scratch space, kept with the receiver's state
+ * (rx->scratch): neither on the stack nor allocated per snapshot. */
 struct dscratch {
 	struct dchange	ch[PT_HIST_BUCKETS];	/* one op's changes */
 	struct dchange	tail[PT_HIST_BUCKETS];	/* the sparse form's */
@@ -638,10 +638,12 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	if ((n_ops > 0 && (s->ops = calloc(n_ops, sizeof *s->ops)) == NULL) ||
 	    (n_ctrs > 0 &&
 	    (s->counters = calloc(n_ctrs, sizeof *s->counters)) == NULL) ||
-	    (sc = malloc(sizeof *sc)) == NULL) {
+	    (rx->scratch == NULL &&
+	    (rx->scratch = malloc(sizeof *sc)) == NULL)) {
 		rc = PT_ENOMEM;
 		goto out;
 	}
+	sc = rx->scratch;
 	ch = sc->ch;
 	s->n_ops = n_ops;
 	s->n_counters = n_ctrs;
@@ -749,12 +751,10 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	rx->cur = s;
 	if (out != NULL)
 		*out = copy;
-	free(sc);
 	return 0;
 out:
 	names_drop(rx->op_names, rx->n_op_names, new_ops);
 	names_drop(rx->ctr_names, rx->n_ctr_names, new_ctrs);
 	pt_snapshot_free(s);
-	free(sc);
 	return rc;
 }

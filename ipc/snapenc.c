@@ -88,8 +88,9 @@ struct bchange {
 	uint64_t	mag;
 };
 
-/* The encoder's scratch space, one per snapshot encoded (not on the
- * stack: sanitizers poison and unpoison stack arrays at every call). */
+/* The encoder's scratch space, kept with the sender's state (tx->scratch):
+ * neither on the stack nor allocated per snapshot, which under the
+ * sanitizers costs more than the encoding. */
 struct escratch {
 	struct bchange	ch[PT_HIST_BUCKETS];	/* one op's changes */
 	uint32_t	zz[PT_HIST_BUCKETS];	/* and its forms' codes */
@@ -754,10 +755,12 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		return rc;
 	full = need_full(tx, s);
 	if ((rc = prep_make(tx, s, ver, full, &prep)) != 0 ||
-	    (sc = malloc(sizeof *sc)) == NULL) {
+	    (tx->scratch == NULL &&
+	    (tx->scratch = malloc(sizeof *sc)) == NULL)) {
 		prep_free(&prep, s->n_ops, s->n_counters);
 		return rc != 0 ? rc : PT_ENOMEM;
 	}
+	sc = tx->scratch;
 	ch = sc->ch;
 
 	enc_init(&e, out);
@@ -870,7 +873,6 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		prev_id = c->id;
 	}
 	rc = pt__frame_end(&e, start);
-	free(sc);
 	if (rc == 0) {
 		prep_commit(tx, s, ver, &prep);
 		tx->seq++;

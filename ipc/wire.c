@@ -294,6 +294,7 @@ pt__wire_tx_done(struct pt__wire_tx *tx)
 {
 	pt_snapshot_free(tx->prev);
 	free(tx->sent_ver);
+	free(tx->scratch);
 	pt__wire_tx_init(tx);
 }
 
@@ -315,5 +316,6 @@ pt__wire_rx_done(struct pt__wire_rx *rx)
 	free(rx->op_names);
 	free(rx->ctr_names);
 	pt_snapshot_free(rx->cur);
+	free(rx->scratch);
 	pt__wire_rx_init(rx);
 }

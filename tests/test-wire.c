@@ -912,6 +912,7 @@ test_roundtrip_hand(void)
 		/* The tail of an unchanged snapshot: 0 ops, 0 counters. */
 		t2.prev = pt__snapshot_copy(tx.prev);
 		t2.sent_ver = NULL;
+		t2.scratch = NULL;
 		n = encode(&t2, s2, &frame);
 		payload_of(frame, n, &p, &n);
 		CU_ASSERT(p[n - 1] == 0 && p[n - 2] == 0);
