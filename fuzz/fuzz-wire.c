@@ -1,6 +1,6 @@
 /*
  * fuzz-wire.c - libFuzzer target for ipc/frame.c, ipc/wire.c and the
- * snapshot codec (ipc/snapenc.c, ipc/snapdec.c).
+ * snapshot codec (ipc/snapenc.c, ipc/bucketenc.c, ipc/snapdec.c).
  *
  * The input is a byte stream from a peer.  It is fed into a bounded buffer
  * in uneven chunks, frames are cut with pt__frame_parse() as they complete,

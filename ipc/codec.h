@@ -1,8 +1,9 @@
 /*
- * codec.h - what the snapshot encoder (snapenc.c), the decoder
- * (snapdec.c) and the messages (wire.c) share: the snapshot format, its
- * limits, the figures both ends must compute alike (predictions, the
- * guessed total) and snapshot copies.  Included by those three files only.
+ * codec.h - what the snapshot encoder (snapenc.c, bucketenc.c), the
+ * decoder (snapdec.c) and the messages (wire.c) share: the snapshot
+ * format, its limits, the figures both ends must compute alike
+ * (predictions, the guessed total) and snapshot copies.  Included by those
+ * files only.
  *
  * A SNAPSHOT payload is decoded against the receiver's state of the
  * connection (the names it knows and the last snapshot) and carries only
@@ -301,5 +302,35 @@ buckets_dup(const pt_bucket *b, size_t n)
 		memcpy(c, b, n * sizeof *c);
 	return c;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The encoder's shared parts (snapenc.c, bucketenc.c)                       */
+/* ------------------------------------------------------------------------ */
+
+/* One changed bucket: the difference is neg ? -mag : mag (mag > 0). */
+struct bchange {
+	uint32_t	idx;
+	int		neg;
+	uint64_t	mag;
+};
+
+/* The encoder's scratch space, kept with the sender's state (tx->scratch):
+ * neither on the stack nor allocated per snapshot, which under the
+ * sanitizers costs more than the encoding. */
+struct escratch {
+	struct bchange	ch[PT_HIST_BUCKETS];	/* one op's changes */
+	uint32_t	zz[PT_HIST_BUCKETS];	/* and its forms' codes */
+	uint32_t	za[PT_HIST_BUCKETS];
+	uint8_t		k0s[PT_HIST_BUCKETS];
+	uint32_t	runs[PT_HIST_BUCKETS];	/* the sparse form's */
+};
+
+/*
+ * Writes the bucket header and the n changes ch of one op (dcount: its
+ * count delta; base: what the receiver has, NULL for nothing) in the
+ * shortest form.  Returns 0 or PT_ERANGE when no form can carry them.
+ */
+int	pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
+	    uint64_t dcount, const pt_op_stats *base, struct escratch *sc);
 
 #endif /* PT_IPC_CODEC_H */

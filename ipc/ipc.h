@@ -123,7 +123,7 @@ int	pt__frame_parse(const uint8_t *data, size_t len, uint16_t *type,
 	    const uint8_t **payload, size_t *payload_len, size_t *frame_len);
 
 /* ------------------------------------------------------------------------ */
-/* wire.c, snapenc.c, snapdec.c: messages and snapshots on the wire        */
+/* wire.c, snapenc.c, bucketenc.c, snapdec.c: messages and snapshots       */
 /* ------------------------------------------------------------------------ */
 
 struct pt__welcome {

@@ -1,6 +1,7 @@
 /*
  * wire.c - the small messages of the perftop protocol, and the snapshots
- * a connection keeps (the snapshot codec: codec.h, snapenc.c, snapdec.c).
+ * a connection keeps (the snapshot codec: codec.h, snapenc.c, bucketenc.c,
+ * snapdec.c).
  *
  * Small messages (payloads; varints unless said otherwise):
  *

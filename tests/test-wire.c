@@ -1,6 +1,6 @@
 /*
- * test-wire.c - unit tests of ipc/frame.c, ipc/wire.c, ipc/snapenc.c and
- * ipc/snapdec.c: buffers, varints, frames, the small messages and the
+ * test-wire.c - unit tests of ipc/frame.c, ipc/wire.c, ipc/snapenc.c,
+ * ipc/bucketenc.c and ipc/snapdec.c: buffers, varints, frames, the small messages and the
  * snapshot codec (round trips, name high-water marks, FULL after a reset,
  * and malformed input of every kind).
  * Also prints what a changed operation costs on the wire.
