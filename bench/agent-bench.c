@@ -6,8 +6,8 @@
  * describes the machine; lines starting with "#" are comments (set-up,
  * targets).  bench/README.md ("Agent benchmarks") describes the figures.
  * Linked against libpt.la, so it calls the library's internal functions:
- * pt__snapshot_refresh() and pt__wire_encode_snapshot_ver() are exactly what the
- * agent thread runs for every snapshot it streams.
+ * pt__snapshot_refresh() and pt__wire_encode_snapshot_cache() are exactly
+ * what the agent thread runs for every snapshot it streams.
  *
  *   agent work per snapshot    1,000 operations recorded by 8 threads
  *                              (8,000 slots): refresh + encode, with
@@ -69,6 +69,7 @@ static int	g_events_per_slot = 200;
 static int	g_intervals = 200;	/* snapshots per bytes figure */
 static double	g_busy_rate = 1e6;	/* events/s of the busy threads */
 static int	g_busy_gap_ms = 10;	/* between the busy snapshots */
+static int	g_busy_reps;		/* busy snapshots (0: g_reps) */
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -420,8 +421,8 @@ measure_work(int n, int full, uint64_t gap_ns)
 	/* The viewer's first (full) snapshot, and a warm-up. */
 	for (int i = 0; i < 3; i++) {
 		check("pt__snapshot_refresh", pt__snapshot_refresh(&cache));
-		check("encode", pt__wire_encode_snapshot_ver(&tx, cache.cur,
-		    cache.ver, &buf));
+		check("encode", pt__wire_encode_snapshot_cache(&tx, &cache,
+		    &buf));
 		pt__buf_consume(&buf, buf.len);
 	}
 	for (int i = 0; i < n; i++) {
@@ -435,8 +436,8 @@ measure_work(int n, int full, uint64_t gap_ns)
 		c0 = cpu_ns();
 		check("pt__snapshot_refresh", pt__snapshot_refresh(&cache));
 		c1 = cpu_ns();
-		check("encode", pt__wire_encode_snapshot_ver(&tx, cache.cur,
-		    cache.ver, &buf));
+		check("encode", pt__wire_encode_snapshot_cache(&tx, &cache,
+		    &buf));
 		c2 = cpu_ns();
 		if (full)
 			pt__wire_tx_done(&tx);	/* its copy, freed later */
@@ -636,7 +637,8 @@ part_snapshot(void)
 	t0 = now_ns();
 	snap_set_phase(PH_BUSY);
 	sleep_ns(200 * NS_PER_MS);
-	busy = measure_work(g_reps, 0, (uint64_t)g_busy_gap_ms * NS_PER_MS);
+	busy = measure_work(g_busy_reps > 0 ? g_busy_reps : g_reps, 0,
+	    (uint64_t)g_busy_gap_ms * NS_PER_MS);
 	snap_set_phase(PH_IDLE);
 	t0 = now_ns() - t0;
 	sleep_ns(20 * NS_PER_MS);
@@ -651,7 +653,8 @@ part_snapshot(void)
 	    (double)(atomic_load(&snap_busy_events) - e0) / ((double)t0 / 1e9));
 	comment("busy: the %d threads recorded into every operation in turn "
 	    "(%s) while %d snapshots were taken %d ms apart", SNAP_THREADS,
-	    g_busy_rate > 0 ? "paced" : "as fast as they could", g_reps,
+	    g_busy_rate > 0 ? "paced" : "as fast as they could",
+	    g_busy_reps > 0 ? g_busy_reps : g_reps,
 	    g_busy_gap_ms);
 
 	target_line("agent_snapshot_us", idle.cpu_us, SNAP_TARGET_US, "us", 1);
@@ -752,6 +755,7 @@ op_bytes(const struct pt__wire_tx *tx, const pt_snapshot *s, size_t i)
 	pt__buf_init(&buf, PT__FRAME_MAX);
 	t = *tx;
 	t.sent_ver = NULL;	/* t's own */
+	t.sent_lay = NULL;
 	t.scratch = NULL;
 	if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL ||
 	    (mix = pt__snapshot_copy(tx->prev)) == NULL)
@@ -1203,7 +1207,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: " PROG " [--quick] [--verbose] [--only snapshot|bytes]\n"
 	    "                      [--events-per-slot N] [--busy-rate N]\n"
-	    "                      [--busy-gap-ms N] [--help]\n"
+	    "                      [--busy-gap-ms N] [--busy-reps N] [--help]\n"
 	    "       " PROG " --target [--ops N]\n"
 	    "       " PROG " --watch PID [--interval MS] [--count N]\n"
 	    "\n"
@@ -1222,6 +1226,8 @@ usage(FILE *f)
 	    "               as fast as they can)\n"
 	    "  --busy-gap-ms N  time between the busy snapshots (default 10;\n"
 	    "               100 for a viewer at 10 Hz)\n"
+	    "  --busy-reps N  busy snapshots measured (default: as many as\n"
+	    "               the other figures, 50; more to profile them)\n"
 	    "  --verbose    the bytes of every operation of the bytes part\n"
 	    "  --target     a helper for bench/agent-bench.sh: scopes in a\n"
 	    "               tight loop on N operations (--ops, default 1); each\n"
@@ -1267,6 +1273,14 @@ main(int argc, char **argv)
 			if (g_busy_gap_ms < 1 || g_busy_gap_ms > 10000) {
 				fprintf(stderr, PROG ": --busy-gap-ms: 1 .. "
 				    "10000\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--busy-reps") == 0 &&
+		    i + 1 < argc) {
+			g_busy_reps = atoi(argv[++i]);
+			if (g_busy_reps < 20 || g_busy_reps > 100000) {
+				fprintf(stderr, PROG ": --busy-reps: 20 .. "
+				    "100000\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--busy-rate") == 0 &&

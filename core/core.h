@@ -323,6 +323,29 @@ struct pt__snapop {
 	uint64_t	max;
 	uint64_t	ticks;		/* total_ns's, baseline subtracted */
 	int		mm_ok;		/* min/max are of this epoch's events */
+	/*
+	 * When dgen is the cache's refreshes: the last refresh updated the
+	 * operation from the journals, from version dfrom to its version
+	 * now, by adding the counts c->dl[doff .. doff + dn - 1] (ascending
+	 * bucket indexes) to its buckets.  lay names the layout of its
+	 * bucket array (which buckets, in which places): it changes when
+	 * buckets come or go, so that a copy made at the same lay has each
+	 * bucket where cur has it (0: none yet).
+	 */
+	uint64_t	lay;
+	uint64_t	dgen;
+	/* Where each group of buckets starts in cur->ops[i].buckets. */
+	uint16_t	gpos[PT__GROUPS + 1];
+	uint64_t	dfrom;
+	uint32_t	doff;
+	uint32_t	dn;
+};
+
+/* A bucket count added by a refresh (struct pt__snapop). */
+struct pt__bdelta {
+	uint32_t	idx;
+	uint32_t	cnt;
+	uint32_t	pos;		/* its place in the op's buckets */
 };
 
 /*
@@ -332,7 +355,9 @@ struct pt__snapop {
  * few is updated from the slots' journals (a cache line per slot); any
  * other is merged again from the buckets.  ver[i] (for cur->ops[i])
  * changes whenever that operation changes, so an encoder can skip
- * unchanged ones without looking at their buckets.  cur's percentiles and
+ * unchanged ones without looking at their buckets, and take the bucket
+ * changes of those the last refresh updated from the journals from dl
+ * (struct pt__snapop) rather than compare buckets.  cur's percentiles and
  * means are not filled in (the encoder does not send them).
  */
 struct pt__snapcache {
@@ -353,6 +378,11 @@ struct pt__snapcache {
 	size_t		 cap_threads;
 	size_t		 replayed;	/* last refresh: ops from the journals */
 	size_t		 merged;	/* and ops merged from the buckets */
+	uint64_t	 refreshes;	/* refreshes begun */
+	uint64_t	 laygen;	/* last layout handed out */
+	struct pt__bdelta *dl;		/* the last refresh's bucket changes */
+	size_t		 dl_n;
+	size_t		 dl_cap;
 };
 
 /* Brings c->cur up to date.  Returns 0 or PT_ENOMEM (cur stays usable). */

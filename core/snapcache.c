@@ -100,39 +100,82 @@ sort_u16(uint16_t *v, size_t n)
 	}
 }
 
+/* Sorts the n changes of d by bucket index (in two ascending runs). */
+static void
+sort_bdelta(struct pt__bdelta *d, size_t n)
+{
+	struct pt__bdelta x;
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		x = d[i];
+		for (j = i; j > 0 && d[j - 1].idx > x.idx; j--)
+			d[j] = d[j - 1];
+		d[j] = x;
+	}
+}
+
+/* Notes where each group of 64 buckets starts in the buckets of op. */
+static void
+gpos_build(uint16_t *gpos, const pt_op_stats *op)
+{
+	size_t g, j = 0;
+
+	for (g = 0; g < PT__GROUPS; g++) {
+		while (j < op->n_buckets &&
+		    op->buckets[j].index < (g << PT__GROUP_BITS))
+			j++;
+		gpos[g] = (uint16_t)j;
+	}
+	gpos[PT__GROUPS] = (uint16_t)op->n_buckets;
+}
+
 /*
  * Adds the m events of ev (bucket indexes, in any order) to the buckets of
- * op.  The events are counted into c->cnt (all zero between calls), one
- * walk over op's buckets takes those it has, and the rest, buckets op did
- * not have, are merged in, into a new array.  0 or PT_ENOMEM, after which
- * op holds some of the events: the caller must merge it again.
+ * op, and lists what it added to which bucket in dl (room for m; NULL: do
+ * not), ascending; *dnp: how many.  The events are counted into c->cnt
+ * (all zero between calls); each distinct bucket is looked for in its
+ * group (gpos: where the groups start in op's buckets), and those op did
+ * not have are merged in, into a new array (gpos is then made again).
+ * 0, 1 when op has a new array (new buckets), or PT_ENOMEM, after which op
+ * holds some of the events: the caller must merge it again.
  */
 static int
-op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *ev,
-    size_t m)
+op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *gpos,
+    uint16_t *ev, size_t m, struct pt__bdelta *dl, uint32_t *dnp)
 {
 	pt_bucket *b = op->buckets, *nb;
-	uint32_t *cnt = c->cnt;
-	size_t i, j, o, nd = 0, n = op->n_buckets, left = m;
+	uint32_t *cnt = c->cnt, k, x;
+	size_t i, j, o, end, nd = 0, nn = 0, n = op->n_buckets, dn = 0;
 
 	for (i = 0; i < m; i++)
 		if (cnt[ev[i]]++ == 0)
 			ev[nd++] = ev[i];	/* ev becomes the distinct ones */
-	for (j = 0; j < n && left > 0; j++) {
-		if (cnt[b[j].index] != 0) {
-			b[j].count += cnt[b[j].index];
-			left -= cnt[b[j].index];
-			cnt[b[j].index] = 0;
+	sort_u16(ev, nd);
+	for (i = 0; i < nd; i++) {
+		x = ev[i];
+		end = gpos[(x >> PT__GROUP_BITS) + 1];
+		for (j = gpos[x >> PT__GROUP_BITS]; j < end &&
+		    b[j].index < x; j++)
+			;
+		if (j == end || b[j].index != x) {
+			ev[nn++] = (uint16_t)x;	/* new: kept in cnt */
+			continue;
+		}
+		k = cnt[x];
+		cnt[x] = 0;
+		b[j].count += k;
+		if (dl != NULL) {
+			dl[dn].idx = x;
+			dl[dn].pos = (uint32_t)j;
+			dl[dn++].cnt = k;
 		}
 	}
-	if (left == 0)
+	*dnp = (uint32_t)dn;
+	if (nn == 0)
 		return 0;
-	/* The new buckets, in order, then a merge. */
-	for (i = j = 0; i < nd; i++)
-		if (cnt[ev[i]] != 0)
-			ev[j++] = ev[i];
-	nd = j;
-	sort_u16(ev, nd);
+	/* The new buckets (ev, in order) merged in. */
+	nd = nn;
 	if ((nb = reallocarray(NULL, n + nd, sizeof *nb)) == NULL) {
 		for (i = 0; i < nd; i++)
 			cnt[ev[i]] = 0;
@@ -145,13 +188,45 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *ev,
 			memset(&nb[o], 0, sizeof nb[o]);
 			nb[o].index = ev[j];
 			nb[o].count = cnt[ev[j]];
+			if (dl != NULL) {
+				dl[dn].idx = ev[j];
+				dl[dn++].cnt = cnt[ev[j]];
+			}
 			cnt[ev[j++]] = 0;
 		}
 	}
 	free(b);
 	op->buckets = nb;
 	op->n_buckets = o;
-	return 0;
+	gpos_build(gpos, op);
+	if (dl != NULL) {
+		/* Every place moved: find them again. */
+		sort_bdelta(dl, dn);
+		for (i = j = 0; i < dn; i++) {
+			while (nb[j].index != dl[i].idx)
+				j++;
+			dl[i].pos = (uint32_t)j;
+		}
+	}
+	*dnp = (uint32_t)dn;
+	return 1;	/* a new layout */
+}
+
+/* Makes room in c->dl for m more changes; NULL when there is none. */
+static struct pt__bdelta *
+dl_room(struct pt__snapcache *c, size_t m)
+{
+	struct pt__bdelta *nd;
+	size_t n;
+
+	if (c->dl == NULL || c->dl_n + m > c->dl_cap) {
+		n = (c->dl_n + m) * 2 + 256;
+		if ((nd = reallocarray(c->dl, n, sizeof *nd)) == NULL)
+			return NULL;
+		c->dl = nd;
+		c->dl_cap = n;
+	}
+	return c->dl + c->dl_n;
 }
 
 /*
@@ -169,8 +244,12 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 	struct pt__thread *t;
 	uint64_t a, jn, tot, ticks, mn, mx, e;
 	size_t m = 0, np = 0, k;
+	struct pt__bdelta *dl;
+	uint32_t dn = 0;
 	uint16_t v;
-	int rc;
+	int rc = 0;
+
+	c->op[i].dgen = 0;	/* no list unless updated from the journals */
 
 	ticks = (r = pt__retired_op(id)) != NULL ? r->total : 0;
 	mn = c->op[i].min;
@@ -219,8 +298,20 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 		return REPLAY_SAME;
 	if (np > 0 && !c->op[i].mm_ok)
 		return REPLAY_MERGE;
-	if (m > 0 && (rc = op_add_events(c, op, c->jbuf, m)) != 0)
+	dl = dl_room(c, m);
+	if (m > 0 && (rc = op_add_events(c, op, c->op[i].gpos, c->jbuf, m,
+	    dl, &dn)) < 0)
 		return rc;
+	if (m > 0 && rc == 1)
+		c->op[i].lay = ++c->laygen;
+	/* What the encoder may take instead of comparing buckets. */
+	if (dl != NULL) {
+		c->op[i].dgen = c->refreshes;
+		c->op[i].dfrom = c->ver[i];
+		c->op[i].doff = (uint32_t)c->dl_n;
+		c->op[i].dn = dn;
+		c->dl_n += dn;
+	}
 	for (k = 0; k < np; k++)
 		c->pend_thr[k]->rd_seen[id] = c->pend_jn[k];
 	c->op[i].ticks = ticks;
@@ -294,6 +385,8 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 	s->reset_epoch = ep;
 	s->tick_ns = tick_ns;
 	c->replayed = c->merged = 0;
+	c->refreshes++;
+	c->dl_n = 0;
 	for (; s->n_ops < n_ops; s->n_ops++) {
 		pt_op_stats *op = &s->ops[s->n_ops];
 
@@ -330,6 +423,7 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 				goto out;
 			}
 		}
+		c->op[i].dgen = 0;
 		pt__op_cumulative(id, &scratch, ep, c);
 		if ((b = pt__baseline_op(id)) != NULL)
 			pt__acc_sub(&scratch, b);
@@ -343,6 +437,8 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 		}
 		free(op->buckets);
 		*op = fresh;
+		c->op[i].lay = ++c->laygen;
+		gpos_build(c->op[i].gpos, op);
 		c->ver[i] = ++c->gen;
 		c->merged++;
 	}
@@ -386,6 +482,7 @@ pt__snapcache_free(struct pt__snapcache *c)
 	free(c->cnt);
 	free(c->pend_thr);
 	free(c->pend_jn);
+	free(c->dl);
 	memset(c, 0, sizeof *c);
 }
 

@@ -488,7 +488,6 @@ is_stalled(const struct viewer *v, uint64_t now)
 static void
 run_timers(uint64_t now)
 {
-	pt_snapshot *s = NULL;
 	struct viewer *v;
 	uint64_t iv;
 	int i, rc = 1, by_time;
@@ -507,13 +506,12 @@ run_timers(uint64_t now)
 			continue;
 		if (rc == 1) {
 			rc = pt__snapshot_refresh(&agent.cache);
-			s = agent.cache.cur;
 		}
 		by_time = v->interval_ms != 0 && v->due <= now + DUE_SLACK_NS;
 		if (rc == 0) {
 			/* PT_ERANGE: too far behind; anything else: broken. */
-			if (pt__wire_encode_snapshot_ver(&v->tx, s,
-			    agent.cache.ver, &v->out) != 0) {
+			if (pt__wire_encode_snapshot_cache(&v->tx,
+			    &agent.cache, &v->out) != 0) {
 				viewer_close(v);
 				continue;
 			}

@@ -157,7 +157,13 @@ struct pt__wire_tx {
 	uint64_t	 seq;
 	pt_snapshot	*prev;		/* owned; NULL before the first */
 	uint64_t	*sent_ver;	/* by op index: version prev holds */
+	uint64_t	*sent_lay;	/* and the layout of its buckets (0:
+					   not the cache's) */
 	void		*scratch;	/* owned: the encoder's work space */
+	/* The last encode: operations sent from a cache's change lists,
+	 * and of those added to the copy in place (tests, benchmarks). */
+	size_t		 st_list;
+	size_t		 st_inplace;
 };
 
 /* Receiver state of one connection: known names and the current totals. */
@@ -194,6 +200,16 @@ int	pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
  */
 int	pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx,
 	    const pt_snapshot *s, const uint64_t *ver, struct pt__buf *out);
+
+/*
+ * The same for the snapshot of cache c (c->cur, with c->ver): operations
+ * its last refresh updated from the journals are sent from the changes it
+ * listed (struct pt__snapop) when the viewer has the version they start
+ * from, without comparing or copying buckets.  The bytes are those of
+ * pt__wire_encode_snapshot_ver().
+ */
+int	pt__wire_encode_snapshot_cache(struct pt__wire_tx *tx,
+	    const struct pt__snapcache *c, struct pt__buf *out);
 
 /*
  * Decodes a SNAPSHOT payload against rx and stores a new, complete snapshot

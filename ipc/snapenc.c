@@ -96,6 +96,51 @@ bucket_changes(const pt_op_stats *o, const pt_op_stats *base,
 	return n;
 }
 
+/*
+ * The changes of op i when the cache c's last refresh listed them and the
+ * viewer has the version they start from (struct pt__snapop): 1; or 2 when
+ * the viewer's copy b has the cache's layout, so they are added to it in
+ * place rather than the buckets copied; else 0 (compare the buckets).
+ */
+static int
+list_mode(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
+    size_t i, const pt_op_stats *b)
+{
+	const struct pt__snapop *so;
+	const struct pt__bdelta *d;
+	uint32_t k;
+
+	if (c == NULL || b == NULL || tx->sent_ver == NULL)
+		return 0;
+	so = &c->op[i];
+	if (so->dgen != c->refreshes || tx->sent_ver[i] != so->dfrom)
+		return 0;
+	if (so->lay == 0 || tx->sent_lay[i] != so->lay)
+		return 1;
+	/* Cheap, and the lines are those the commit writes. */
+	d = c->dl + so->doff;
+	for (k = 0; k < so->dn; k++)
+		if (d[k].pos >= b->n_buckets ||
+		    b->buckets[d[k].pos].index != d[k].idx)
+			return 1;
+	return 2;
+}
+
+/* The changes of op i listed by the cache c, into ch; returns how many. */
+static size_t
+list_changes(const struct pt__snapcache *c, size_t i, struct bchange *ch)
+{
+	const struct pt__bdelta *d = c->dl + c->op[i].doff;
+	size_t k, n = c->op[i].dn;
+
+	for (k = 0; k < n; k++) {
+		ch[k].idx = d[k].idx;
+		ch[k].neg = 0;
+		ch[k].mag = d[k].cnt;
+	}
+	return n;
+}
+
 /* Tells whether the sender must start over from zero (FULL). */
 static int
 need_full(const struct pt__wire_tx *tx, const pt_snapshot *s)
@@ -131,6 +176,7 @@ op_changed(const pt_op_stats *o, const pt_op_stats *b, size_t nch)
 struct enc_prep {
 	pt_bucket	**buckets;	/* by op index; for sent ops */
 	uint8_t		 *send;		/* by op index: 1 if it may have changed */
+	uint8_t		 *list;		/* by op index: list_mode() */
 	char		**op_names;	/* by op index, for new ops */
 	char		**ctr_names;	/* by counter index, for new counters */
 };
@@ -151,6 +197,7 @@ prep_free(struct enc_prep *p, size_t n_ops, size_t n_ctr)
 			free(p->ctr_names[i]);
 	free(p->buckets);
 	free(p->send);
+	free(p->list);
 	free(p->op_names);
 	free(p->ctr_names);
 }
@@ -162,7 +209,7 @@ prep_free(struct enc_prep *p, size_t n_ops, size_t n_ctr)
  */
 static int
 prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
-    int full, struct enc_prep *p)
+    const struct pt__snapcache *c, int full, struct enc_prep *p)
 {
 	pt_snapshot *prev = tx->prev;
 	size_t i, n_prev = prev != NULL ? prev->n_ops : 0;
@@ -175,6 +222,7 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 	if (s->n_ops > 0 &&
 	    ((p->buckets = calloc(s->n_ops, sizeof *p->buckets)) == NULL ||
 	    (p->send = calloc(s->n_ops, 1)) == NULL ||
+	    (p->list = calloc(s->n_ops, 1)) == NULL ||
 	    (p->op_names = calloc(s->n_ops, sizeof *p->op_names)) == NULL))
 		return PT_ENOMEM;
 	if (s->n_counters > 0 && (p->ctr_names = calloc(s->n_counters,
@@ -187,6 +235,9 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		    tx->sent_ver == NULL || tx->sent_ver[i] != ver[i];
 		if (!p->send[i])
 			continue;
+		if (!full && i < n_prev && (p->list[i] = (uint8_t)list_mode(tx,
+		    c, i, &prev->ops[i])) == 2)
+			continue;	/* no copy: added to the viewer's */
 		if ((rc = op_check(o)) != 0)
 			return rc;
 		if (o->n_buckets > 0 && (p->buckets[i] =
@@ -205,11 +256,16 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 			return PT_ENOMEM;
 		prev->ops = no;
 	}
-	if (s->n_ops > n_prev || tx->sent_ver == NULL) {
+	if (s->n_ops > n_prev || tx->sent_ver == NULL ||
+	    tx->sent_lay == NULL) {
 		if ((nv = reallocarray(tx->sent_ver, s->n_ops + 1,
 		    sizeof *nv)) == NULL)
 			return PT_ENOMEM;
 		tx->sent_ver = nv;
+		if ((nv = reallocarray(tx->sent_lay, s->n_ops + 1,
+		    sizeof *nv)) == NULL)
+			return PT_ENOMEM;
+		tx->sent_lay = nv;
 	}
 	if (s->n_counters > prev->n_counters) {
 		if ((nc = reallocarray(prev->counters, s->n_counters,
@@ -223,10 +279,12 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 /* Makes tx->prev what the viewer now has: s, with the copies of p. */
 static void
 prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
-    struct enc_prep *p)
+    const struct pt__snapcache *c, struct enc_prep *p)
 {
 	pt_snapshot *prev = tx->prev;
-	size_t i;
+	const struct pt__bdelta *dl;
+	pt_bucket *kb;
+	size_t i, k, kn;
 
 	pt__snapshot_copy_header(prev, s);
 	for (i = 0; i < s->n_ops; i++) {
@@ -235,6 +293,21 @@ prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 
 		if (!p->send[i])
 			continue;
+		if (p->list[i] == 2) {
+			/* The changes land in buckets the copy has. */
+			name = d->name;
+			kb = d->buckets;
+			kn = d->n_buckets;
+			*d = s->ops[i];
+			d->name = name;
+			d->buckets = kb;
+			d->n_buckets = kn;
+			dl = c->dl + c->op[i].doff;
+			for (k = 0; k < c->op[i].dn; k++)
+				kb[dl[k].pos].count += dl[k].cnt;
+			tx->sent_ver[i] = ver[i];
+			continue;
+		}
 		if (i < prev->n_ops) {
 			name = d->name;
 			free(d->buckets);
@@ -247,6 +320,7 @@ prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		d->buckets = p->buckets[i];
 		p->buckets[i] = NULL;
 		tx->sent_ver[i] = ver != NULL ? ver[i] : 0;
+		tx->sent_lay[i] = c != NULL ? c->op[i].lay : 0;
 	}
 	prev->n_ops = s->n_ops;
 	for (i = 0; i < s->n_counters; i++) {
@@ -260,16 +334,40 @@ prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 	prev->n_counters = s->n_counters;
 }
 
+static int	encode(struct pt__wire_tx *, const pt_snapshot *,
+		    const uint64_t *, const struct pt__snapcache *,
+		    struct pt__buf *);
+
 int
 pt__wire_encode_snapshot(struct pt__wire_tx *tx, const pt_snapshot *s,
     struct pt__buf *out)
 {
-	return pt__wire_encode_snapshot_ver(tx, s, NULL, out);
+	return encode(tx, s, NULL, NULL, out);
 }
 
 int
 pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
     const uint64_t *ver, struct pt__buf *out)
+{
+	return encode(tx, s, ver, NULL, out);
+}
+
+int
+pt__wire_encode_snapshot_cache(struct pt__wire_tx *tx,
+    const struct pt__snapcache *c, struct pt__buf *out)
+{
+	if (c == NULL || c->cur == NULL)
+		return PT_EINVAL;
+	return encode(tx, c->cur, c->ver, c, out);
+}
+
+/*
+ * Encodes s (with versions ver, or NULL; with the change lists of cache c,
+ * whose snapshot s is, or NULL).
+ */
+static int
+encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
+    const struct pt__snapcache *c, struct pt__buf *out)
 {
 	struct escratch *sc = NULL;
 	struct bchange *ch;
@@ -285,7 +383,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 	if ((rc = snapshot_check(tx, s)) != 0)
 		return rc;
 	full = need_full(tx, s);
-	if ((rc = prep_make(tx, s, ver, full, &prep)) != 0 ||
+	if ((rc = prep_make(tx, s, ver, c, full, &prep)) != 0 ||
 	    (tx->scratch == NULL &&
 	    (tx->scratch = malloc(sizeof *sc)) == NULL)) {
 		prep_free(&prep, s->n_ops, s->n_counters);
@@ -334,6 +432,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		pt__put_str(&e, s->counters[i].name);
 
 	/* Operations: count them first, then write them. */
+	tx->st_list = tx->st_inplace = 0;
 	nchanged = 0;
 	for (i = 0; i < s->n_ops; i++) {
 		const pt_op_stats *b = !full && i < tx->prev->n_ops ?
@@ -342,8 +441,8 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 		if (!prep.send[i])
 			continue;
 		/* Figures that moved say enough; else look at the buckets. */
-		nch = op_changed(&s->ops[i], b, 0) ? 0 :
-		    bucket_changes(&s->ops[i], b, ch);
+		nch = op_changed(&s->ops[i], b, 0) ? 0 : prep.list[i] ?
+		    c->op[i].dn : bucket_changes(&s->ops[i], b, ch);
 		if (nch > 0 || op_changed(&s->ops[i], b, 0))
 			nchanged++;
 		else
@@ -359,7 +458,8 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 
 		if (prep.send[i] != 1)
 			continue;
-		nch = bucket_changes(o, b, ch);
+		nch = prep.list[i] ? list_changes(c, i, ch) :
+		    bucket_changes(o, b, ch);
 		dcount = o->count - (b != NULL ? b->count : 0);
 		memset(&g, 0, sizeof g);
 		for (j = 0; j < nch; j++)
@@ -376,6 +476,8 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 			pt__put_i64(&e, (int64_t)dmin);
 		if (dmax != 0)
 			pt__put_i64(&e, (int64_t)dmax);
+		tx->st_list += prep.list[i] != 0;
+		tx->st_inplace += prep.list[i] == 2;
 		rc = pt__put_buckets(&e, ch, nch, dcount, b, sc);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;
@@ -405,7 +507,7 @@ pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx, const pt_snapshot *s,
 	}
 	rc = pt__frame_end(&e, start);
 	if (rc == 0) {
-		prep_commit(tx, s, ver, &prep);
+		prep_commit(tx, s, ver, c, &prep);
 		tx->seq++;
 		tx->op_names = (uint32_t)s->n_ops;
 		tx->ctr_names = (uint32_t)s->n_counters;
