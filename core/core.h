@@ -371,9 +371,9 @@ struct pt__snapcache {
 	uint64_t	 epoch;		/* reset epoch cur was made in */
 	uint64_t	 threads_gen;	/* pt__threads_gen cur was made with */
 	double		 tick_ns;	/* tick cur's figures were made with */
-	uint16_t	*jbuf;		/* journal entries of one operation */
+	uint16_t	*jbuf;		/* journal entries of a block of ops */
 	uint32_t	*cnt;		/* by bucket: their counts (else 0) */
-	struct pt__thread **pend_thr;	/* its slots' threads and new jn */
+	struct pt__thread **pend_thr;	/* their slots' threads and new jn */
 	uint64_t	*pend_jn;
 	size_t		 cap_threads;
 	size_t		 replayed;	/* last refresh: ops from the journals */

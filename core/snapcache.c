@@ -10,6 +10,9 @@
 
 static struct pt__op_acc scratch;	/* merge buffer, under pt__lock */
 
+/* Operations whose journals are read before they are updated. */
+#define REFRESH_BLOCK	16
+
 /* Makes room in c for n_ops operations, n_ctr counters and n_thr threads. */
 static int
 snapcache_grow(struct pt__snapcache *c, size_t n_ops, size_t n_ctr,
@@ -55,14 +58,17 @@ snapcache_grow(struct pt__snapcache *c, size_t n_ops, size_t n_ctr,
 		return PT_ENOMEM;
 	if (n_thr > c->cap_threads || c->jbuf == NULL) {
 		n = n_thr + 8;
-		if ((nj = reallocarray(c->jbuf, n, PT__JOURNAL *
-		    sizeof *nj)) == NULL)
+		/* A block of operations' journals and slots. */
+		if ((nj = reallocarray(c->jbuf, n * REFRESH_BLOCK,
+		    PT__JOURNAL * sizeof *nj)) == NULL)
 			return PT_ENOMEM;
 		c->jbuf = nj;
-		if ((npt = reallocarray(c->pend_thr, n, sizeof *npt)) == NULL)
+		if ((npt = reallocarray(c->pend_thr, n * REFRESH_BLOCK,
+		    sizeof *npt)) == NULL)
 			return PT_ENOMEM;
 		c->pend_thr = npt;
-		if ((npj = reallocarray(c->pend_jn, n, sizeof *npj)) == NULL)
+		if ((npj = reallocarray(c->pend_jn, n * REFRESH_BLOCK,
+		    sizeof *npj)) == NULL)
 			return PT_ENOMEM;
 		c->pend_jn = npj;
 		c->cap_threads = n;
@@ -230,26 +236,36 @@ dl_room(struct pt__snapcache *c, size_t m)
 }
 
 /*
- * Updates operation i of c from its slots' journals.  Returns REPLAY_SAME,
- * REPLAY_DONE, REPLAY_MERGE (a slot recorded too many events or a batch,
- * or min/max need the buckets) or PT_ENOMEM.
+ * What op_gather() read of one operation's slots for op_apply(): its new
+ * events are c->jbuf[ev0 .. ev0 + m - 1], its slots' threads and new jn
+ * c->pend_thr and c->pend_jn[p0 .. p0 + np - 1].
+ */
+struct gather {
+	int		rc;
+	uint32_t	ev0, m;
+	uint32_t	p0, np;
+	uint64_t	ticks, mn, mx;
+};
+
+/*
+ * Reads the journals of operation i's slots into g, its events appended
+ * to c->jbuf at *ne and its slots to c->pend_* at *np (both moved on).
+ * Returns REPLAY_SAME, REPLAY_MERGE (a slot recorded too many events or a
+ * batch, or min/max need the buckets) or REPLAY_DONE: op_apply() may
+ * update it.  Starts loading the buckets the events fall in.
  */
 static int
-op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
-    double tick_ns)
+op_gather(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
+    struct gather *g, uint32_t *ne, uint32_t *npp)
 {
-	pt_op_stats *op = &c->cur->ops[i];
+	const pt_op_stats *op = &c->cur->ops[i];
+	const uint16_t *gpos = c->op[i].gpos;
 	struct pt__op_acc *r, *b;
 	struct pt__op_slot *s;
 	struct pt__thread *t;
 	uint64_t a, jn, tot, ticks, mn, mx, e;
-	size_t m = 0, np = 0, k;
-	struct pt__bdelta *dl;
-	uint32_t dn = 0;
-	uint16_t v;
-	int rc = 0;
-
-	c->op[i].dgen = 0;	/* no list unless updated from the journals */
+	uint32_t m = 0, np = 0;
+	uint16_t v, *ev = c->jbuf + *ne;
 
 	ticks = (r = pt__retired_op(id)) != NULL ? r->total : 0;
 	mn = c->op[i].min;
@@ -273,7 +289,10 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 			    __ATOMIC_ACQUIRE);
 			if (v == PT__JR_BATCH || v >= PT_HIST_BUCKETS)
 				return REPLAY_MERGE;
-			c->jbuf[m++] = v;
+			ev[m++] = v;
+			/* The bucket's group: where op_add_events() looks. */
+			__builtin_prefetch(&op->buckets[gpos[v >>
+			    PT__GROUP_BITS]], 1, 0);
 		}
 		if (PT__LOAD(&s->jn) - a >= PT__JOURNAL)
 			return REPLAY_MERGE;
@@ -283,8 +302,8 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 			if (PT__LOAD(&s->max) > mx)
 				mx = PT__LOAD(&s->max);
 		}
-		c->pend_thr[np] = t;
-		c->pend_jn[np++] = jn;
+		c->pend_thr[*npp + np] = t;
+		c->pend_jn[*npp + np++] = jn;
 	}
 	if ((b = pt__baseline_op(id)) != NULL)
 		ticks = ticks > b->total ? ticks - b->total : 0;
@@ -298,11 +317,36 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 		return REPLAY_SAME;
 	if (np > 0 && !c->op[i].mm_ok)
 		return REPLAY_MERGE;
-	dl = dl_room(c, m);
-	if (m > 0 && (rc = op_add_events(c, op, c->op[i].gpos, c->jbuf, m,
-	    dl, &dn)) < 0)
+	g->ev0 = *ne;
+	g->m = m;
+	g->p0 = *npp;
+	g->np = np;
+	g->ticks = ticks;
+	g->mn = mn;
+	g->mx = mx;
+	*ne += m;
+	*npp += np;
+	return REPLAY_DONE;
+}
+
+/*
+ * Updates operation i of c with what op_gather() read.  Returns
+ * REPLAY_DONE or PT_ENOMEM (the operation must be merged again).
+ */
+static int
+op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
+    const struct gather *g)
+{
+	pt_op_stats *op = &c->cur->ops[i];
+	struct pt__bdelta *dl;
+	uint32_t dn = 0, k;
+	int rc = 0;
+
+	dl = dl_room(c, g->m);
+	if (g->m > 0 && (rc = op_add_events(c, op, c->op[i].gpos,
+	    c->jbuf + g->ev0, g->m, dl, &dn)) < 0)
 		return rc;
-	if (m > 0 && rc == 1)
+	if (g->m > 0 && rc == 1)
 		c->op[i].lay = ++c->laygen;
 	/* What the encoder may take instead of comparing buckets. */
 	if (dl != NULL) {
@@ -312,25 +356,25 @@ op_replay(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 		c->op[i].dn = dn;
 		c->dl_n += dn;
 	}
-	for (k = 0; k < np; k++)
-		c->pend_thr[k]->rd_seen[id] = c->pend_jn[k];
-	c->op[i].ticks = ticks;
-	op->count += m;
+	for (k = 0; k < g->np; k++)
+		c->pend_thr[g->p0 + k]->rd_seen[id] = c->pend_jn[g->p0 + k];
+	c->op[i].ticks = g->ticks;
+	op->count += g->m;
 	op->total_ns = op->count == 0 ? 0 :
-	    (uint64_t)((double)ticks * tick_ns + 0.5);
-	c->op[i].min = mn;
-	c->op[i].max = mx;
-	op->min_ns = (uint64_t)((double)mn * tick_ns + 0.5);
-	op->max_ns = (uint64_t)((double)mx * tick_ns + 0.5);
+	    (uint64_t)((double)g->ticks * tick_ns + 0.5);
+	c->op[i].min = g->mn;
+	c->op[i].max = g->mx;
+	op->min_ns = (uint64_t)((double)g->mn * tick_ns + 0.5);
+	op->max_ns = (uint64_t)((double)g->mx * tick_ns + 0.5);
 	return REPLAY_DONE;
 }
 
 /* How far ahead the refresh loads slots, in operations. */
 #define PREFETCH_OPS	3
 
-/* Starts loading the journal lines of op id's slots and its first buckets. */
+/* Starts loading the journal lines of op id's slots. */
 static void
-prefetch_slots(uint32_t id, const pt_op_stats *op)
+prefetch_slots(uint32_t id)
 {
 	struct pt__op_slot *s;
 	struct pt__thread *t;
@@ -338,8 +382,6 @@ prefetch_slots(uint32_t id, const pt_op_stats *op)
 	LIST_FOREACH(t, &pt__threads, entry)
 		if ((s = pt__slot_peek(t, id)) != NULL)
 			__builtin_prefetch(s, 0, 0);
-	if (op->buckets != NULL)
-		__builtin_prefetch(op->buckets, 1, 0);
 }
 
 /*
@@ -359,8 +401,9 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 	pt_op_stats fresh;
 	uint32_t id, n_ops, n_ctr;
 	uint64_t ep;
+	struct gather g[REFRESH_BLOCK];
 	double tick_ns;
-	size_t i, n_thr = 0;
+	size_t i, i0, k, n_thr = 0;
 	int all, rc = 0;
 
 	pt__init();
@@ -398,49 +441,65 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 		op->id = id;
 		c->ver[s->n_ops] = 0;
 	}
-	for (i = 0; i < s->n_ops; i++) {
-		pt_op_stats *op = &s->ops[i];
+	/*
+	 * In blocks: the journals of a block's operations are read first
+	 * (which starts loading the buckets their events fall in), then
+	 * the operations are updated, their buckets loaded meanwhile.
+	 */
+	for (i0 = 0; i0 < s->n_ops; i0 += REFRESH_BLOCK) {
+		size_t nb = s->n_ops - i0 < REFRESH_BLOCK ? s->n_ops - i0 :
+		    REFRESH_BLOCK;
+		uint32_t ne = 0, np = 0;
 
-		id = op->id;
-		if (!all && c->ver[i] != 0) {
+		for (k = 0; k < nb; k++) {
+			i = i0 + k;
+			g[k].rc = REPLAY_MERGE;
+			if (all || c->ver[i] == 0)
+				continue;
 			/* The slots are likely being written on other CPUs:
 			 * start loading those of a later operation. */
 			if (i + PREFETCH_OPS < s->n_ops)
-				prefetch_slots(op->id + PREFETCH_OPS,
-				    &s->ops[i + PREFETCH_OPS]);
-			int r = op_replay(c, i, id, ep, tick_ns);
+				prefetch_slots(s->ops[i].id + PREFETCH_OPS);
+			g[k].rc = op_gather(c, i, s->ops[i].id, ep, &g[k], &ne,
+			    &np);
+		}
+		for (k = 0; k < nb; k++) {
+			pt_op_stats *op = &s->ops[i0 + k];
 
-			if (r == REPLAY_SAME)
+			i = i0 + k;
+			id = op->id;
+			c->op[i].dgen = 0;	/* no list but from a replay */
+			if (g[k].rc == REPLAY_SAME)
 				continue;
-			if (r == REPLAY_DONE) {
+			if (g[k].rc == REPLAY_DONE) {
+				if ((rc = op_apply(c, i, id, tick_ns,
+				    &g[k])) != REPLAY_DONE) {
+					c->ver[i] = 0;	/* half updated */
+					goto out;
+				}
 				c->ver[i] = ++c->gen;
 				c->replayed++;
 				continue;
 			}
-			if (r != REPLAY_MERGE) {
-				c->ver[i] = 0;	/* half updated: merge it */
-				rc = r;
+			pt__op_cumulative(id, &scratch, ep, c);
+			if ((b = pt__baseline_op(id)) != NULL)
+				pt__acc_sub(&scratch, b);
+			snapop_set(c, i, &scratch, ep);
+			memset(&fresh, 0, sizeof fresh);
+			fresh.name = op->name;
+			fresh.id = id;
+			if ((rc = pt__op_fill(&fresh, &scratch, tick_ns, ep,
+			    0)) != 0) {
+				c->ver[i] = 0;	/* its slots' rd_seen moved on */
 				goto out;
 			}
+			free(op->buckets);
+			*op = fresh;
+			c->op[i].lay = ++c->laygen;
+			gpos_build(c->op[i].gpos, op);
+			c->ver[i] = ++c->gen;
+			c->merged++;
 		}
-		c->op[i].dgen = 0;
-		pt__op_cumulative(id, &scratch, ep, c);
-		if ((b = pt__baseline_op(id)) != NULL)
-			pt__acc_sub(&scratch, b);
-		snapop_set(c, i, &scratch, ep);
-		memset(&fresh, 0, sizeof fresh);
-		fresh.name = op->name;
-		fresh.id = id;
-		if ((rc = pt__op_fill(&fresh, &scratch, tick_ns, ep, 0)) != 0) {
-			c->ver[i] = 0;	/* its slots' rd_seen moved on */
-			goto out;
-		}
-		free(op->buckets);
-		*op = fresh;
-		c->op[i].lay = ++c->laygen;
-		gpos_build(c->op[i].gpos, op);
-		c->ver[i] = ++c->gen;
-		c->merged++;
 	}
 	/* Only now: after a failure, the next refresh merges everything. */
 	c->epoch = ep;
