@@ -379,13 +379,23 @@ struct pt__snapcache {
 	size_t		 replayed;	/* last refresh: ops from the journals */
 	size_t		 merged;	/* and ops merged from the buckets */
 	uint64_t	 refreshes;	/* refreshes begun */
+	uint64_t	 heap;		/* heap_bytes, read at heap_ns */
+	uint64_t	 heap_ns;	/* pt__mono_ns(); 0: never */
+	uint64_t	 name_ns;	/* when cur->process was read */
 	uint64_t	 laygen;	/* last layout handed out */
 	struct pt__bdelta *dl;		/* the last refresh's bucket changes */
 	size_t		 dl_n;
 	size_t		 dl_cap;
 };
 
-/* Brings c->cur up to date.  Returns 0 or PT_ENOMEM (cur stays usable). */
+/*
+ * Brings c->cur up to date.  Returns 0 or PT_ENOMEM (cur stays usable).
+ * The heap figure is read again at most every PT__HEAP_EVERY_NS, the
+ * process name every PT__NAME_EVERY_NS (the rest of the header every
+ * time).
+ */
+#define PT__HEAP_EVERY_NS	(100 * 1000000ull)
+#define PT__NAME_EVERY_NS	(1000 * 1000000ull)
 int		 pt__snapshot_refresh(struct pt__snapcache *c);
 /* Frees what c owns and empties it. */
 void		 pt__snapcache_free(struct pt__snapcache *c);
@@ -403,6 +413,11 @@ char		*pt__fmt_duration(char *buf, size_t len, double ns);
 
 /* Reads the process name (comm) into buf. */
 void		pt__process_name(char *buf, size_t len);
+/* pt_memory_read() in two: RSS and peak into mem (0 or PT_ESYS, then 0s),
+ * and the heap in use.  The second walks every malloc arena's free chunks,
+ * each arena locked meanwhile: slow in a large, fragmented heap. */
+int		pt__memory_rss(pt_memory *mem);
+uint64_t	pt__memory_heap(void);
 
 /* ------------------------------------------------------------------------ */
 /* Test hooks (used by tests/; not exported)                                 */

@@ -57,29 +57,44 @@ status_kb(const char *text, const char *key)
 }
 
 int
-pt_memory_read(pt_memory *mem)
+pt__memory_rss(pt_memory *mem)
 {
 	char buf[4096];
-	int rc = 0;
+
+	if (read_small("/proc/self/status", buf, sizeof buf) <= 0) {
+		mem->rss_bytes = mem->peak_rss_bytes = 0;
+		return PT_ESYS;
+	}
+	mem->rss_bytes = status_kb(buf, "VmRSS");
+	mem->peak_rss_bytes = status_kb(buf, "VmHWM");
+	return 0;
+}
+
+uint64_t
+pt__memory_heap(void)
+{
+#if defined(PT__ASAN)
+	/* The sanitizer's allocator replaces glibc's; ask it instead. */
+	return __sanitizer_get_current_allocated_bytes();
+#elif defined(__GLIBC__)
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+#else
+	return 0;
+#endif
+}
+
+int
+pt_memory_read(pt_memory *mem)
+{
+	int rc;
 
 	if (mem == NULL)
 		return PT_EINVAL;
 	memset(mem, 0, sizeof *mem);
-	if (read_small("/proc/self/status", buf, sizeof buf) > 0) {
-		mem->rss_bytes = status_kb(buf, "VmRSS");
-		mem->peak_rss_bytes = status_kb(buf, "VmHWM");
-	} else
-		rc = PT_ESYS;
-#if defined(PT__ASAN)
-	/* The sanitizer's allocator replaces glibc's; ask it instead. */
-	mem->heap_bytes = __sanitizer_get_current_allocated_bytes();
-#elif defined(__GLIBC__)
-	{
-		struct mallinfo2 mi = mallinfo2();
-
-		mem->heap_bytes = mi.uordblks + mi.hblkhd;
-	}
-#endif
+	rc = pt__memory_rss(mem);
+	mem->heap_bytes = pt__memory_heap();
 	return rc;
 }
 

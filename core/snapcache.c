@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct pt__op_acc scratch;	/* merge buffer, under pt__lock */
 
@@ -385,6 +386,30 @@ prefetch_slots(uint32_t id)
 }
 
 /*
+ * The process's figures in c->cur: the heap and the name kept from an
+ * earlier refresh while they are recent (core.h), the rest read now.
+ */
+static void
+snapcache_process(struct pt__snapcache *c)
+{
+	pt_snapshot *s = c->cur;
+	uint64_t now = pt__mono_ns();
+
+	s->pid = (int32_t)getpid();
+	s->time_ns = pt__real_ns();
+	if (c->name_ns == 0 || now - c->name_ns >= PT__NAME_EVERY_NS) {
+		pt__process_name(s->process, sizeof s->process);
+		c->name_ns = now;
+	}
+	(void)pt__memory_rss(&s->memory);
+	if (c->heap_ns == 0 || now - c->heap_ns >= PT__HEAP_EVERY_NS) {
+		c->heap = pt__memory_heap();
+		c->heap_ns = now;
+	}
+	s->memory.heap_bytes = c->heap;
+}
+
+/*
  * Brings the agent's snapshot up to date.  Operations are updated from the
  * journals when they can be (see struct pt__snapcache); everything is
  * merged again when the epoch changed (a reset: new baselines), the tick
@@ -527,7 +552,7 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 out:
 	pthread_mutex_unlock(&pt__lock);
 	if (c->cur != NULL)
-		pt__snapshot_process(c->cur);
+		snapcache_process(c);
 	return rc;
 }
 

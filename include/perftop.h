@@ -256,7 +256,10 @@ typedef struct pt_memory {
 /*
  * Fills *mem with the process's memory readings.  Reads /proc and asks the
  * allocator; starts no tracing and changes nothing.  Returns 0 or PT_ESYS
- * (fields that could not be read are 0).
+ * (fields that could not be read are 0).  The allocator's figure
+ * (mallinfo2()) walks the free chunks of every malloc arena with the arena
+ * locked, which takes long in a large, fragmented heap: the snapshots the
+ * agent streams read it at most every 100 ms (RSS at every snapshot).
  */
 PT_API int pt_memory_read(pt_memory *mem);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cunit.h"
 
@@ -431,6 +432,59 @@ test_concurrent(void)
 	pt__snapcache_free(&c);
 }
 
+/* Sleeps ms milliseconds. */
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/*
+ * The header of the cache's snapshot: RSS, time and pid read at every
+ * refresh; the heap (slow to read in a large heap, its arenas locked
+ * meanwhile) kept up to PT__HEAP_EVERY_NS, then read again.
+ */
+static void
+test_header(void)
+{
+	struct pt__snapcache c;
+	uint64_t heap0, h1, h2, t0;
+	size_t big = 32u << 20;
+	char *p;
+
+	memset(&c, 0, sizeof c);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	heap0 = c.cur->memory.heap_bytes;
+	t0 = c.cur->time_ns;
+	CU_ASSERT(c.cur->pid == (int32_t)getpid());
+	CU_ASSERT(c.cur->memory.rss_bytes > 0);
+	CU_ASSERT(strlen(c.cur->process) > 0);
+	CU_ASSERT_FATAL((p = malloc(big)) != NULL);
+	for (size_t k = 0; k < big; k += 4096)
+		((volatile char *)p)[k] = 1;	/* not a dead store */
+	/* At once: the heap as it was, the rest new. */
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	if (pt__mono_ns() - c.heap_ns < PT__HEAP_EVERY_NS) {
+		CU_ASSERT_EQUAL(c.cur->memory.heap_bytes, heap0);
+	}
+	CU_ASSERT(c.cur->time_ns > t0);
+	CU_ASSERT(c.cur->memory.rss_bytes >= big);
+	/* Later: read again, 32 MiB more than heap0 (under valgrind, whose
+	 * malloc glibc does not see, all the readings are alike). */
+	sleep_ms((long)(PT__HEAP_EVERY_NS / 1000000) + 10);
+	h1 = pt__memory_heap();
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	h2 = pt__memory_heap();
+	/* Within what the refresh itself allocates or frees: 1 MiB. */
+	CU_ASSERT(c.cur->memory.heap_bytes + (1u << 20) >= (h1 < h2 ? h1 : h2)
+	    && c.cur->memory.heap_bytes <= (h1 < h2 ? h2 : h1) + (1u << 20));
+	free(p);
+	pt__snapcache_free(&c);
+}
+
 int
 main(void)
 {
@@ -440,6 +494,7 @@ main(void)
 		{ "two caches over the same slots", test_two_caches },
 		{ "a reset merges once", test_reset },
 		{ "threads recording meanwhile", test_concurrent },
+		{ "header: heap read at most every 100 ms", test_header },
 	};
 
 	setenv("PERFTOP_AGENT", "0", 1);
