@@ -122,6 +122,9 @@ sort_bdelta(struct pt__bdelta *d, size_t n)
 	}
 }
 
+/* Distinct buckets looked up in their groups; more take one walk. */
+#define ADD_LOOKUPS_MAX	24
+
 /* Notes where each group of 64 buckets starts in the buckets of op. */
 static void
 gpos_build(uint16_t *gpos, const pt_op_stats *op)
@@ -142,8 +145,9 @@ gpos_build(uint16_t *gpos, const pt_op_stats *op)
  * op, and lists what it added to which bucket in dl (room for m; NULL: do
  * not), ascending; *dnp: how many.  The events are counted into c->cnt
  * (all zero between calls); each distinct bucket is looked for in its
- * group (gpos: where the groups start in op's buckets), and those op did
- * not have are merged in, into a new array (gpos is then made again).
+ * group (gpos: where the groups start in op's buckets), or with many one
+ * walk over the buckets takes them all; those op did not have are merged
+ * in, into a new array (gpos is then made again).
  * 0, 1 when op has a new array (new buckets), or PT_ENOMEM, after which op
  * holds some of the events: the caller must merge it again.
  */
@@ -158,7 +162,26 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *gpos,
 	for (i = 0; i < m; i++)
 		if (cnt[ev[i]]++ == 0)
 			ev[nd++] = ev[i];	/* ev becomes the distinct ones */
-	sort_u16(ev, nd);
+	if (nd > ADD_LOOKUPS_MAX) {
+		/* Many: one walk over the buckets takes them in order. */
+		for (j = 0; j < n; j++) {
+			if ((k = cnt[b[j].index]) == 0)
+				continue;
+			cnt[b[j].index] = 0;
+			b[j].count += k;
+			if (dl != NULL) {
+				dl[dn].idx = b[j].index;
+				dl[dn].pos = (uint32_t)j;
+				dl[dn++].cnt = k;
+			}
+		}
+		for (i = 0; i < nd; i++)
+			if (cnt[ev[i]] != 0)
+				ev[nn++] = ev[i];	/* new: kept in cnt */
+		sort_u16(ev, nn);
+		nd = 0;		/* no lookups */
+	} else
+		sort_u16(ev, nd);
 	for (i = 0; i < nd; i++) {
 		x = ev[i];
 		end = gpos[(x >> PT__GROUP_BITS) + 1];
