@@ -373,6 +373,7 @@ struct pt__snapcache {
 	double		 tick_ns;	/* tick cur's figures were made with */
 	uint16_t	*jbuf;		/* journal entries of a block of ops */
 	uint32_t	*cnt;		/* by bucket: their counts (else 0) */
+	struct pt__bdelta *dsc;		/* one op's changes (PT_HIST_BUCKETS) */
 	struct pt__thread **pend_thr;	/* their slots' threads and new jn */
 	uint64_t	*pend_jn;
 	size_t		 cap_threads;

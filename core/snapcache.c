@@ -57,6 +57,9 @@ snapcache_grow(struct pt__snapcache *c, size_t n_ops, size_t n_ctr,
 	if (c->cnt == NULL &&
 	    (c->cnt = calloc(PT_HIST_BUCKETS, sizeof *c->cnt)) == NULL)
 		return PT_ENOMEM;
+	if (c->dsc == NULL &&
+	    (c->dsc = calloc(PT_HIST_BUCKETS, sizeof *c->dsc)) == NULL)
+		return PT_ENOMEM;
 	if (n_thr > c->cap_threads || c->jbuf == NULL) {
 		n = n_thr + 8;
 		/* A block of operations' journals and slots. */
@@ -107,21 +110,6 @@ sort_u16(uint16_t *v, size_t n)
 	}
 }
 
-/* Sorts the n changes of d by bucket index (in two ascending runs). */
-static void
-sort_bdelta(struct pt__bdelta *d, size_t n)
-{
-	struct pt__bdelta x;
-	size_t i, j;
-
-	for (i = 1; i < n; i++) {
-		x = d[i];
-		for (j = i; j > 0 && d[j - 1].idx > x.idx; j--)
-			d[j] = d[j - 1];
-		d[j] = x;
-	}
-}
-
 /* Distinct buckets looked up in their groups; more take one walk. */
 #define ADD_LOOKUPS_MAX	24
 
@@ -156,8 +144,10 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *gpos,
     uint16_t *ev, size_t m, struct pt__bdelta *dl, uint32_t *dnp)
 {
 	pt_bucket *b = op->buckets, *nb;
+	struct pt__bdelta *dsc = c->dsc;
 	uint32_t *cnt = c->cnt, k, x;
-	size_t i, j, o, end, nd = 0, nn = 0, n = op->n_buckets, dn = 0;
+	size_t i, j, o, q, g, md, end, nd = 0, nn = 0, n = op->n_buckets;
+	size_t dn = 0;
 
 	for (i = 0; i < m; i++)
 		if (cnt[ev[i]]++ == 0)
@@ -204,39 +194,44 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *gpos,
 	*dnp = (uint32_t)dn;
 	if (nn == 0)
 		return 0;
-	/* The new buckets (ev, in order) merged in. */
+	/*
+	 * The new buckets (ev, in order) merged in, in one walk that also
+	 * lists the changes in order of index with their new places (into
+	 * c->dsc, then dl) and notes where the groups start.
+	 */
 	nd = nn;
 	if ((nb = reallocarray(NULL, n + nd, sizeof *nb)) == NULL) {
 		for (i = 0; i < nd; i++)
 			cnt[ev[i]] = 0;
 		return PT_ENOMEM;
 	}
-	for (i = j = o = 0; i < n || j < nd; o++) {
-		if (j >= nd || (i < n && b[i].index < ev[j]))
+	for (i = j = o = q = g = md = 0; i < n || j < nd; o++) {
+		if (j >= nd || (i < n && b[i].index < ev[j])) {
 			nb[o] = b[i++];
-		else {
+			if (q < dn && dl[q].idx == nb[o].index) {
+				dsc[md] = dl[q++];
+				dsc[md++].pos = (uint32_t)o;
+			}
+		} else {
 			memset(&nb[o], 0, sizeof nb[o]);
 			nb[o].index = ev[j];
 			nb[o].count = cnt[ev[j]];
-			if (dl != NULL) {
-				dl[dn].idx = ev[j];
-				dl[dn++].cnt = cnt[ev[j]];
-			}
+			dsc[md].idx = ev[j];
+			dsc[md].cnt = cnt[ev[j]];
+			dsc[md++].pos = (uint32_t)o;
 			cnt[ev[j++]] = 0;
 		}
+		while (g <= (nb[o].index >> PT__GROUP_BITS))
+			gpos[g++] = (uint16_t)o;
 	}
+	while (g <= PT__GROUPS)
+		gpos[g++] = (uint16_t)o;
 	free(b);
 	op->buckets = nb;
 	op->n_buckets = o;
-	gpos_build(gpos, op);
 	if (dl != NULL) {
-		/* Every place moved: find them again. */
-		sort_bdelta(dl, dn);
-		for (i = j = 0; i < dn; i++) {
-			while (nb[j].index != dl[i].idx)
-				j++;
-			dl[i].pos = (uint32_t)j;
-		}
+		memcpy(dl, dsc, md * sizeof *dl);
+		dn = md;
 	}
 	*dnp = (uint32_t)dn;
 	return 1;	/* a new layout */
@@ -313,10 +308,12 @@ op_gather(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 			    __ATOMIC_ACQUIRE);
 			if (v == PT__JR_BATCH || v >= PT_HIST_BUCKETS)
 				return REPLAY_MERGE;
+			/* The bucket's group: where op_add_events() looks
+			 * (unless it walks them all). */
+			if (m < ADD_LOOKUPS_MAX)
+				__builtin_prefetch(&op->buckets[gpos[v >>
+				    PT__GROUP_BITS]], 1, 0);
 			ev[m++] = v;
-			/* The bucket's group: where op_add_events() looks. */
-			__builtin_prefetch(&op->buckets[gpos[v >>
-			    PT__GROUP_BITS]], 1, 0);
 		}
 		if (PT__LOAD(&s->jn) - a >= PT__JOURNAL)
 			return REPLAY_MERGE;
@@ -587,6 +584,7 @@ pt__snapcache_free(struct pt__snapcache *c)
 	free(c->ver);
 	free(c->jbuf);
 	free(c->cnt);
+	free(c->dsc);
 	free(c->pend_thr);
 	free(c->pend_jn);
 	free(c->dl);
