@@ -310,7 +310,7 @@ op_gather(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 				return REPLAY_MERGE;
 			/* The bucket's group: where op_add_events() looks
 			 * (unless it walks them all). */
-			if (m < ADD_LOOKUPS_MAX)
+			if (m < ADD_LOOKUPS_MAX && op->buckets != NULL)
 				__builtin_prefetch(&op->buckets[gpos[v >>
 				    PT__GROUP_BITS]], 1, 0);
 			ev[m++] = v;

@@ -110,7 +110,8 @@ list_mode(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
 	const struct pt__bdelta *d;
 	uint32_t k;
 
-	if (c == NULL || b == NULL || tx->sent_ver == NULL)
+	if (c == NULL || b == NULL || tx->sent_ver == NULL ||
+	    tx->sent_lay == NULL)
 		return 0;
 	so = &c->op[i];
 	if (so->dgen != c->refreshes || tx->sent_ver[i] != so->dfrom)
