@@ -371,10 +371,10 @@ struct pt__snapcache {
 	uint64_t	 epoch;		/* reset epoch cur was made in */
 	uint64_t	 threads_gen;	/* pt__threads_gen cur was made with */
 	double		 tick_ns;	/* tick cur's figures were made with */
-	uint16_t	*jbuf;		/* journal entries of a block of ops */
+	uint16_t	*jbuf;		/* a block of ops' journal entries */
 	uint32_t	*cnt;		/* by bucket: their counts (else 0) */
-	struct pt__bdelta *dsc;		/* one op's changes (PT_HIST_BUCKETS) */
-	struct pt__thread **pend_thr;	/* their slots' threads and new jn */
+	struct pt__bdelta *dsc;		/* one op's changes, scratch */
+	struct pt__thread **pend_thr;	/* their slots' threads, new jn */
 	uint64_t	*pend_jn;
 	size_t		 cap_threads;
 	size_t		 replayed;	/* last refresh: ops from the journals */
@@ -384,7 +384,7 @@ struct pt__snapcache {
 	uint64_t	 heap_ns;	/* pt__mono_ns(); 0: never */
 	uint64_t	 name_ns;	/* when cur->process was read */
 	uint64_t	 laygen;	/* last layout handed out */
-	struct pt__bdelta *dl;		/* the last refresh's bucket changes */
+	struct pt__bdelta *dl;		/* the last refresh's changes */
 	size_t		 dl_n;
 	size_t		 dl_cap;
 };

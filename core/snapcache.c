@@ -513,7 +513,7 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 
 			i = i0 + k;
 			id = op->id;
-			c->op[i].dgen = 0;	/* no list but from a replay */
+			c->op[i].dgen = 0;	/* a list only if replayed */
 			if (g[k].rc == REPLAY_SAME)
 				continue;
 			if (g[k].rc == REPLAY_DONE) {
@@ -535,7 +535,7 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			fresh.id = id;
 			if ((rc = pt__op_fill(&fresh, &scratch, tick_ns, ep,
 			    0)) != 0) {
-				c->ver[i] = 0;	/* its slots' rd_seen moved on */
+				c->ver[i] = 0;	/* its rd_seen moved on */
 				goto out;
 			}
 			free(op->buckets);

@@ -177,7 +177,7 @@ op_changed(const pt_op_stats *o, const pt_op_stats *b, size_t nch)
 struct enc_prep {
 	pt_bucket	**buckets;	/* by op index; for sent ops */
 	uint8_t		 *send;		/* by op index: 1 if it may have changed */
-	uint8_t		 *list;		/* by op index: list_mode() */
+	uint8_t		 *list;		/* by op index: list_mode */
 	char		**op_names;	/* by op index, for new ops */
 	char		**ctr_names;	/* by counter index, for new counters */
 };
