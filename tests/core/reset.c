@@ -101,7 +101,8 @@ test_reset_under_load_loses_and_duplicates_nothing(void)
 	unsigned bad_count = 0, bad_epoch = 0;
 	pthread_t tid[RESET_WORKERS];
 	pt_site *sites[2] = { &reset_scope, &reset_rec };
-	const int rounds = quick ? RESET_ROUNDS / 16 : RESET_ROUNDS;
+	const int rounds = valgrind ? RESET_ROUNDS / 64 :
+	    quick ? RESET_ROUNDS / 16 : RESET_ROUNDS;
 	const pt_op_stats *op;
 	pt_snapshot *s;
 	int r, w, k;
@@ -297,7 +298,8 @@ test_reset_under_load_keeps_count_total_and_histogram_together(void)
 	unsigned bad = 0, used = 0;
 	const pt_op_stats *op;
 	uint64_t g, t0;
-	const int rounds = quick ? SKEW_ROUNDS / 16 : SKEW_ROUNDS;
+	const int rounds = valgrind ? SKEW_ROUNDS / 50 :
+	    quick ? SKEW_ROUNDS / 16 : SKEW_ROUNDS;
 	double extra;
 	pt_snapshot *s;
 	int r, w, fits;
