@@ -1,7 +1,8 @@
 /*
  * fuzz-agent.c - libFuzzer target for the agent's side of the protocol:
- * what ipc/agent.c makes of the bytes a viewer sends (frame lengths, the
- * HELLO handshake, SUBSCRIBE, SNAPSHOT_REQ, RESET, BYE, anything else).
+ * what the agent (ipc/agent.c, ipc/viewer.c) makes of the bytes a viewer
+ * sends (frame lengths, the HELLO handshake, SUBSCRIBE, SNAPSHOT_REQ,
+ * RESET, BYE, anything else).
  *
  * The real agent runs in this process, as in any instrumented program, on
  * a socket in a private directory; a few operations and counters give its

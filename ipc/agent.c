@@ -1,5 +1,6 @@
 /*
- * agent.c - the agent thread that serves snapshots to perftop.
+ * agent.c - the agent thread that serves snapshots to perftop: its poll()
+ * loop, start, stop, exit and fork (viewer.c has the viewers).
  *
  * One thread per process listens on DIR/PID.sock (see sockpath.c) and serves
  * up to PT__VIEWERS_MAX viewers from a single poll() loop: the listening
@@ -15,7 +16,7 @@
  * it takes is pt__lock, inside pt_snapshot_take() and pt_reset(); the hot
  * path takes none.
  *
- * State shared with callers lives in the struct agent below under agent.mu,
+ * State shared with callers lives in pt__agent (agent.h) under its mu,
  * which the agent thread itself never takes: pt_agent_start() and
  * pt_agent_stop() hold it while they set up or tear down, and the fork
  * handlers hold it across fork() so the child sees a consistent state.
@@ -27,7 +28,7 @@
  * parent's socket.  The child may call pt_agent_start() to serve its own
  * PID.
  */
-#include "ipc.h"
+#include "agent.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -49,75 +50,8 @@
 
 #define AGENT_THREAD_NAME	"perftop-agent"
 #define AGENT_BACKLOG		16
-/* Viewer-to-agent messages are a few bytes; anything longer is garbage. */
-#define VIEWER_FRAME_MAX	4096
-#define VIEWER_IN_MAX		(4 * VIEWER_FRAME_MAX)
-#define READ_CHUNK		VIEWER_FRAME_MAX
-#define ACCEPT_BURST		16
-/* An emptied output buffer larger than this is freed. */
-#define OUT_KEEP_MAX		(256 * 1024)
-/* After EMFILE/ENFILE, stop accepting for a while instead of spinning. */
-#define ACCEPT_PAUSE_NS		(100 * 1000000ull)
-/* Viewers due within this much of now are served in the same round. */
-#define DUE_SLACK_NS		(1 * 1000000ull)
-#define MS			1000000ull
 
-/*
- * A viewer whose socket takes nothing (it is stopped, or its terminal is
- * stuck) gets no new snapshot while the last one waits: it is owed one,
- * made fresh when the socket drains, so it costs the program no work and
- * no memory.  One that takes no byte for this long is dropped.
- */
-int pt__agent_stall_ms = 60000;
-
-/* The stall limit in ns (a test may change it while the thread runs). */
-static uint64_t
-stall_ns(void)
-{
-	return (uint64_t)__atomic_load_n(&pt__agent_stall_ms,
-	    __ATOMIC_RELAXED) * MS;
-}
-
-enum viewer_state {
-	V_FREE = 0,
-	V_HELLO,		/* connected, HELLO not seen yet */
-	V_READY,		/* WELCOME sent */
-};
-
-struct viewer {
-	int		 fd;		/* -1 when free; see viewer_close() */
-	int		 state;
-	uint64_t	 deadline;	/* V_HELLO: drop at this time (ns) */
-	uint32_t	 interval_ms;	/* 0: not streaming */
-	uint64_t	 due;		/* next streamed snapshot (ns) */
-	int		 want;		/* owed a snapshot now */
-	uint64_t	 stall_from;	/* the socket refused bytes since (0: no) */
-	struct pt__buf	 in;
-	struct pt__buf	 out;
-	struct pt__wire_tx tx;
-};
-
-static struct agent {
-	pthread_mutex_t	 mu;		/* start, stop and fork */
-	int		 running;	/* the thread exists; under mu */
-	int		 stop;		/* atomic: asks the thread to leave */
-	pthread_t	 thread;
-	int		 lfd;		/* listening socket */
-	int		 wfd;		/* eventfd that wakes the thread */
-	/* The socket we bound, for pt_agent_stop() and the atexit handler. */
-	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t		 dev;
-	ino_t		 ino;
-	pid_t		 bound_pid;	/* atomic; 0 when nothing is bound */
-
-	/* Everything below belongs to the agent thread while it runs. */
-	uint64_t	 start_mono;	/* when the library started */
-	uint64_t	 start_real;
-	uint64_t	 accept_pause;	/* do not accept before this (ns) */
-	int		 n_viewers;
-	struct viewer	 viewers[PT__VIEWERS_MAX];
-	struct pt__snapcache cache;	/* the snapshot every viewer gets */
-} agent = {
+struct pt__agent pt__agent = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.lfd = -1,
 	.wfd = -1,
@@ -130,441 +64,8 @@ static pthread_once_t	hooks_once = PTHREAD_ONCE_INIT;
  * that their memory stays reachable (leak checkers stay quiet): it cannot be
  * freed, since the agent thread may have been changing it at the fork.
  */
-static struct viewer	orphans[PT__VIEWERS_MAX];
+static struct pt__viewer orphans[PT__VIEWERS_MAX];
 static struct pt__snapcache orphan_cache;
-
-/* ------------------------------------------------------------------------ */
-/* Viewers                                                                   */
-/* ------------------------------------------------------------------------ */
-
-/*
- * Closes a viewer and frees what it owns.  The descriptor is forgotten
- * before it is closed, so a fork() in between never leaves the child's
- * atfork handler a number that may already be reused for something else.
- */
-static void
-viewer_close(struct viewer *v)
-{
-	int fd = v->fd;
-
-	__atomic_store_n(&v->fd, -1, __ATOMIC_SEQ_CST);
-	if (fd >= 0)
-		close(fd);
-	pt__buf_free(&v->in);
-	pt__buf_free(&v->out);
-	pt__wire_tx_done(&v->tx);
-	v->state = V_FREE;
-	v->want = 0;
-	v->interval_ms = 0;
-	/* Nobody watching: the program gets back the snapshot's memory. */
-	if (--agent.n_viewers == 0)
-		pt__snapcache_free(&agent.cache);
-}
-
-/* Sends what the viewer's output buffer holds, without blocking. */
-static int
-viewer_flush(struct viewer *v)
-{
-	ssize_t n;
-
-	while (v->out.len > 0) {
-		n = send(v->fd, pt__buf_head(&v->out), v->out.len,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			pt__buf_consume(&v->out, (size_t)n);
-			v->stall_from = 0;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (v->stall_from == 0)
-				v->stall_from = pt__mono_ns();
-			return 0;
-		}
-		return -1;
-	}
-	/* Give back the memory of a viewer that was far behind once. */
-	if (v->out.cap > OUT_KEEP_MAX)
-		pt__buf_free(&v->out);
-	return 0;
-}
-
-/*
- * Ends a viewer after a protocol error: queues ERROR(code, message), sends
- * what it can right away (best effort), discards what the peer already sent
- * (so the close is orderly rather than a reset) and closes.
- */
-static void __attribute__((format(printf, 3, 4)))
-viewer_fail(struct viewer *v, int code, const char *fmt, ...)
-{
-	char msg[160], junk[4096];
-	va_list ap;
-	int i;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (pt__msg_error(&v->out, code, msg) == 0)
-		(void)viewer_flush(v);
-	for (i = 0; i < 16; i++)
-		if (recv(v->fd, junk, sizeof junk, MSG_DONTWAIT) <= 0)
-			break;
-	viewer_close(v);
-}
-
-/* Takes an encoder's result: on failure closes the viewer and returns -1. */
-static int
-viewer_queued(struct viewer *v, int rc)
-{
-	if (rc != 0) {
-		viewer_close(v);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-send_welcome(struct viewer *v)
-{
-	struct pt__welcome w;
-	uint64_t now = pt__mono_ns();
-
-	memset(&w, 0, sizeof w);
-	w.version = PT__PROTO_VERSION;
-	w.pid = (int32_t)getpid();
-	pt__process_name(w.process, sizeof w.process);
-	w.start_real_ns = agent.start_real;
-	w.uptime_ns = now > agent.start_mono ? now - agent.start_mono : 0;
-	if (viewer_queued(v, pt__msg_welcome(&v->out, &w)) == 0)
-		v->state = V_READY;
-}
-
-/* Owes every streaming viewer a snapshot now (after a reset). */
-static void
-wake_streams(void)
-{
-	int i;
-
-	for (i = 0; i < PT__VIEWERS_MAX; i++)
-		if (agent.viewers[i].state == V_READY &&
-		    agent.viewers[i].interval_ms != 0)
-			agent.viewers[i].want = 1;
-}
-
-/* Handles one message; the viewer may be closed on return. */
-static void
-viewer_message(struct viewer *v, uint16_t type, const uint8_t *p, size_t n)
-{
-	uint32_t version = 0;
-	uint64_t val;
-	int rc;
-
-	if (v->state == V_HELLO) {
-		if (type != PT__MSG_HELLO) {
-			viewer_fail(v, PT_EPROTO, "expected HELLO, got "
-			    "message type %u", (unsigned)type);
-			return;
-		}
-		rc = pt__parse_hello(p, n, &version);
-		if (rc == PT_EVERSION ||
-		    (rc == 0 && version != PT__PROTO_VERSION)) {
-			viewer_fail(v, PT_EVERSION, "protocol version %lu, "
-			    "agent speaks %d", (unsigned long)version,
-			    PT__PROTO_VERSION);
-			return;
-		}
-		if (rc != 0) {
-			/* Wrong magic: not a perftop viewer at all. */
-			viewer_close(v);
-			return;
-		}
-		send_welcome(v);
-		return;
-	}
-
-	switch (type) {
-	case PT__MSG_SUBSCRIBE:
-		if (pt__parse_u64(p, n, &val) != 0) {
-			viewer_fail(v, PT_EPROTO, "malformed SUBSCRIBE");
-			return;
-		}
-		if (val == 0) {
-			v->interval_ms = 0;
-			return;
-		}
-		if (val < PT__INTERVAL_MIN_MS)
-			val = PT__INTERVAL_MIN_MS;
-		if (val > PT__INTERVAL_MAX_MS)
-			val = PT__INTERVAL_MAX_MS;
-		v->interval_ms = (uint32_t)val;
-		v->want = 1;
-		return;
-	case PT__MSG_SNAPSHOT_REQ:
-		if (n != 0) {
-			viewer_fail(v, PT_EPROTO, "malformed SNAPSHOT_REQ");
-			return;
-		}
-		v->want = 1;
-		return;
-	case PT__MSG_RESET:
-		if (n != 0) {
-			viewer_fail(v, PT_EPROTO, "malformed RESET");
-			return;
-		}
-		pt_reset();
-		val = __atomic_load_n(&pt__g.epoch, __ATOMIC_ACQUIRE);
-		if (viewer_queued(v, pt__msg_u64(&v->out, PT__MSG_RESET_OK,
-		    val)) == 0)
-			wake_streams();
-		return;
-	case PT__MSG_BYE:
-	case PT__MSG_ERROR:
-		viewer_close(v);
-		return;
-	default:
-		viewer_fail(v, PT_EPROTO, "unexpected message type %u",
-		    (unsigned)type);
-		return;
-	}
-}
-
-static uint32_t
-le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-/* Handles the complete frames in the viewer's input buffer. */
-static void
-viewer_frames(struct viewer *v)
-{
-	const uint8_t *payload;
-	size_t plen, flen;
-	uint16_t type;
-	uint32_t len;
-	int rc;
-
-	while (v->fd >= 0 && v->in.len > 0) {
-		if (v->in.len >= 4) {
-			len = le32(pt__buf_head(&v->in));
-			if (len < PT__FRAME_HDR || len > VIEWER_FRAME_MAX) {
-				viewer_fail(v, PT_EPROTO, "bad frame length "
-				    "%lu", (unsigned long)len);
-				return;
-			}
-		}
-		rc = pt__frame_parse(pt__buf_head(&v->in), v->in.len, &type,
-		    &payload, &plen, &flen);
-		if (rc == 0)
-			return;
-		if (rc < 0) {
-			viewer_fail(v, PT_EPROTO, "malformed frame header");
-			return;
-		}
-		viewer_message(v, type, payload, plen);
-		if (v->fd < 0)
-			return;
-		pt__buf_consume(&v->in, flen);
-	}
-}
-
-/* Reads what the viewer sent (one read per wake-up, for fairness). */
-static void
-viewer_read(struct viewer *v)
-{
-	size_t room = v->in.max - v->in.len;
-	ssize_t n;
-
-	if (room > READ_CHUNK)
-		room = READ_CHUNK;
-	if (room == 0 || pt__buf_reserve(&v->in, room) != 0) {
-		viewer_close(v);
-		return;
-	}
-	n = recv(v->fd, v->in.data + v->in.off + v->in.len, room,
-	    MSG_DONTWAIT);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN ||
-	    errno == EWOULDBLOCK))
-		return;
-	if (n <= 0) {
-		viewer_close(v);	/* EOF or a broken connection */
-		return;
-	}
-	v->in.len += (size_t)n;
-	viewer_frames(v);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Accepting                                                                 */
-/* ------------------------------------------------------------------------ */
-
-/* Sends one ERROR frame on fd, best effort, for a peer we will not serve. */
-static void
-refuse(int fd, int code, const char *msg)
-{
-	struct pt__buf b;
-
-	pt__buf_init(&b, 1024);
-	if (pt__msg_error(&b, code, msg) == 0)
-		(void)send(fd, pt__buf_head(&b), b.len,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-	pt__buf_free(&b);
-}
-
-static void
-accept_viewers(uint64_t now)
-{
-	struct viewer *v;
-	uid_t euid;
-	gid_t egid;
-	char msg[64];
-	int fd, i, k;
-
-	for (k = 0; k < ACCEPT_BURST; k++) {
-		fd = accept4(agent.lfd, NULL, NULL,
-		    SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM)
-				agent.accept_pause = now + ACCEPT_PAUSE_NS;
-			return;
-		}
-		if (getpeereid(fd, &euid, &egid) == -1 ||
-		    (euid != geteuid() && euid != 0)) {
-			close(fd);
-			continue;
-		}
-		if (agent.n_viewers >= PT__VIEWERS_MAX) {
-			snprintf(msg, sizeof msg, "too many viewers (at most "
-			    "%d)", PT__VIEWERS_MAX);
-			refuse(fd, PT_EBUSY, msg);
-			close(fd);
-			continue;
-		}
-		for (i = 0; i < PT__VIEWERS_MAX; i++)
-			if (agent.viewers[i].state == V_FREE)
-				break;
-		v = &agent.viewers[i];
-		memset(v, 0, sizeof *v);
-		pt__buf_init(&v->in, VIEWER_IN_MAX);
-		pt__buf_init(&v->out, PT__VIEWER_BUF_MAX);
-		pt__wire_tx_init(&v->tx);
-		v->state = V_HELLO;
-		v->deadline = now + (uint64_t)PT__HANDSHAKE_MS * MS;
-		__atomic_store_n(&v->fd, fd, __ATOMIC_SEQ_CST);
-		agent.n_viewers++;
-	}
-}
-
-/* ------------------------------------------------------------------------ */
-/* Timers and snapshots                                                      */
-/* ------------------------------------------------------------------------ */
-
-/* Whether v is owed a snapshot; a viewer still sending the last waits. */
-static int
-is_due(const struct viewer *v, uint64_t now)
-{
-	return v->state == V_READY && v->out.len == 0 && (v->want ||
-	    (v->interval_ms != 0 && v->due <= now + DUE_SLACK_NS));
-}
-
-/* Whether v's socket has taken nothing for too long. */
-static int
-is_stalled(const struct viewer *v, uint64_t now)
-{
-	return v->state == V_READY && v->out.len > 0 && v->stall_from != 0 &&
-	    now - v->stall_from >= stall_ns();
-}
-
-/*
- * Drops viewers whose handshake deadline passed and sends a snapshot to
- * every viewer that is owed one: one refresh of the agent's snapshot for
- * all of them, which merges again only the operations that had events.
- */
-static void
-run_timers(uint64_t now)
-{
-	struct viewer *v;
-	uint64_t iv;
-	int i, rc = 1, by_time;
-
-	for (i = 0; i < PT__VIEWERS_MAX; i++) {
-		v = &agent.viewers[i];
-		if (v->state == V_HELLO && now >= v->deadline)
-			viewer_fail(v, PT_ETIMEDOUT, "no HELLO within %d ms",
-			    PT__HANDSHAKE_MS);
-		else if (is_stalled(v, now))
-			viewer_close(v);
-	}
-	for (i = 0; i < PT__VIEWERS_MAX; i++) {
-		v = &agent.viewers[i];
-		if (!is_due(v, now))
-			continue;
-		if (rc == 1) {
-			rc = pt__snapshot_refresh(&agent.cache);
-		}
-		by_time = v->interval_ms != 0 && v->due <= now + DUE_SLACK_NS;
-		if (rc == 0) {
-			/* PT_ERANGE: too far behind; anything else: broken. */
-			if (pt__wire_encode_snapshot_cache(&v->tx,
-			    &agent.cache, &v->out) != 0) {
-				viewer_close(v);
-				continue;
-			}
-		} else if (v->want) {
-			if (viewer_queued(v, pt__msg_error(&v->out, rc,
-			    "cannot take a snapshot")) != 0)
-				continue;
-		}
-		iv = (uint64_t)v->interval_ms * MS;
-		if (by_time && !v->want) {
-			v->due += iv;
-			if (v->due <= now)
-				v->due = now + iv;
-		} else
-			v->due = now + iv;
-		v->want = 0;
-	}
-}
-
-/* Milliseconds until the earliest deadline, for poll(); -1 for none. */
-static int
-poll_timeout(uint64_t now)
-{
-	const struct viewer *v;
-	uint64_t next = UINT64_MAX, wait;
-	int i;
-
-	if (agent.accept_pause > now)
-		next = agent.accept_pause;
-	for (i = 0; i < PT__VIEWERS_MAX; i++) {
-		v = &agent.viewers[i];
-		if (v->state == V_HELLO && v->deadline < next)
-			next = v->deadline;
-		else if (v->state == V_READY && v->out.len > 0) {
-			/* Owed nothing until its socket drains (POLLOUT). */
-			if (v->stall_from != 0 && v->stall_from +
-			    stall_ns() < next)
-				next = v->stall_from +
-				    stall_ns();
-		} else if (v->state == V_READY && v->want)
-			next = now;
-		else if (v->state == V_READY && v->interval_ms != 0 &&
-		    v->due < next)
-			next = v->due;
-	}
-	if (next == UINT64_MAX)
-		return -1;
-	if (next <= now)
-		return 0;
-	/* Round up: waking early would only make us poll again. */
-	wait = (next - now + MS - 1) / MS;
-	return wait > INT_MAX ? INT_MAX : (int)wait;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The thread                                                                */
@@ -577,8 +78,8 @@ learn_start(void)
 	uint64_t up = pt__uptime_ns(), mono = pt__mono_ns(),
 	    real = pt__real_ns();
 
-	agent.start_mono = mono > up ? mono - up : 0;
-	agent.start_real = real > up ? real - up : 0;
+	pt__agent.start_mono = mono > up ? mono - up : 0;
+	pt__agent.start_real = real > up ? real - up : 0;
 }
 
 static void *
@@ -586,7 +87,7 @@ agent_main(void *arg)
 {
 	struct pollfd pfd[2 + PT__VIEWERS_MAX];
 	int slot[2 + PT__VIEWERS_MAX];
-	struct viewer *v;
+	struct pt__viewer *v;
 	sigset_t all;
 	uint64_t now, junk;
 	int i, n, nfds, timeout;
@@ -597,16 +98,16 @@ agent_main(void *arg)
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	learn_start();
 
-	while (!__atomic_load_n(&agent.stop, __ATOMIC_ACQUIRE)) {
+	while (!__atomic_load_n(&pt__agent.stop, __ATOMIC_ACQUIRE)) {
 		now = pt__mono_ns();
-		timeout = poll_timeout(now);
-		pfd[0].fd = agent.wfd;
+		timeout = pt__agent_poll_timeout(now);
+		pfd[0].fd = pt__agent.wfd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = agent.accept_pause > now ? -1 : agent.lfd;
+		pfd[1].fd = pt__agent.accept_pause > now ? -1 : pt__agent.lfd;
 		pfd[1].events = POLLIN;
 		nfds = 2;
 		for (i = 0; i < PT__VIEWERS_MAX; i++) {
-			v = &agent.viewers[i];
+			v = &pt__agent.viewers[i];
 			if (v->state == V_FREE)
 				continue;
 			pfd[nfds].fd = v->fd;
@@ -626,37 +127,37 @@ agent_main(void *arg)
 			continue;
 		}
 		if (pfd[0].revents & POLLIN)
-			(void)read(agent.wfd, &junk, sizeof junk);
-		if (__atomic_load_n(&agent.stop, __ATOMIC_ACQUIRE))
+			(void)read(pt__agent.wfd, &junk, sizeof junk);
+		if (__atomic_load_n(&pt__agent.stop, __ATOMIC_ACQUIRE))
 			break;
 		now = pt__mono_ns();
 		for (i = 2; i < nfds; i++) {
-			v = &agent.viewers[slot[i]];
+			v = &pt__agent.viewers[slot[i]];
 			if (v->state == V_FREE)
 				continue;
-			if ((pfd[i].revents & POLLOUT) && viewer_flush(v) != 0) {
-				viewer_close(v);
+			if ((pfd[i].revents & POLLOUT) && pt__viewer_flush(v) != 0) {
+				pt__viewer_close(v);
 				continue;
 			}
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR |
 			    POLLNVAL))
-				viewer_read(v);
+				pt__viewer_read(v);
 		}
 		if (pfd[1].revents & POLLIN)
-			accept_viewers(now);
-		run_timers(pt__mono_ns());
+			pt__agent_accept(now);
+		pt__agent_run_timers(pt__mono_ns());
 		/* Send right away what this round queued. */
 		for (i = 0; i < PT__VIEWERS_MAX; i++) {
-			v = &agent.viewers[i];
+			v = &pt__agent.viewers[i];
 			if (v->state != V_FREE && v->out.len > 0 &&
-			    viewer_flush(v) != 0)
-				viewer_close(v);
+			    pt__viewer_flush(v) != 0)
+				pt__viewer_close(v);
 		}
 	}
 	for (i = 0; i < PT__VIEWERS_MAX; i++)
-		if (agent.viewers[i].state != V_FREE)
-			viewer_close(&agent.viewers[i]);
-	pt__snapcache_free(&agent.cache);
+		if (pt__agent.viewers[i].state != V_FREE)
+			pt__viewer_close(&pt__agent.viewers[i]);
+	pt__snapcache_free(&pt__agent.cache);
 	return NULL;
 }
 
@@ -670,11 +171,11 @@ unlink_ours(void)
 {
 	struct stat st;
 
-	if (__atomic_load_n(&agent.bound_pid, __ATOMIC_ACQUIRE) != getpid())
+	if (__atomic_load_n(&pt__agent.bound_pid, __ATOMIC_ACQUIRE) != getpid())
 		return;
-	if (lstat(agent.path, &st) == 0 && st.st_dev == agent.dev &&
-	    st.st_ino == agent.ino)
-		(void)unlink(agent.path);
+	if (lstat(pt__agent.path, &st) == 0 && st.st_dev == pt__agent.dev &&
+	    st.st_ino == pt__agent.ino)
+		(void)unlink(pt__agent.path);
 }
 
 /* At exit: remove the socket; the thread dies with the process. */
@@ -682,19 +183,19 @@ static void
 agent_atexit(void)
 {
 	unlink_ours();
-	__atomic_store_n(&agent.bound_pid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&pt__agent.bound_pid, 0, __ATOMIC_RELEASE);
 }
 
 static void
 atfork_prepare(void)
 {
-	pthread_mutex_lock(&agent.mu);
+	pthread_mutex_lock(&pt__agent.mu);
 }
 
 static void
 atfork_parent(void)
 {
-	pthread_mutex_unlock(&agent.mu);
+	pthread_mutex_unlock(&pt__agent.mu);
 }
 
 /*
@@ -708,33 +209,33 @@ atfork_child(void)
 {
 	int i, fd;
 
-	if (agent.running) {
-		memcpy(orphans, agent.viewers, sizeof orphans);
+	if (pt__agent.running) {
+		memcpy(orphans, pt__agent.viewers, sizeof orphans);
 		/* Nothing reads orphans: keep the compiler from dropping it. */
 		__asm__ volatile("" : : "r"(orphans) : "memory");
 		for (i = 0; i < PT__VIEWERS_MAX; i++) {
-			fd = __atomic_load_n(&agent.viewers[i].fd,
+			fd = __atomic_load_n(&pt__agent.viewers[i].fd,
 			    __ATOMIC_SEQ_CST);
 			if (fd >= 0)
 				close(fd);
-			memset(&agent.viewers[i], 0, sizeof agent.viewers[i]);
-			agent.viewers[i].fd = -1;
+			memset(&pt__agent.viewers[i], 0, sizeof pt__agent.viewers[i]);
+			pt__agent.viewers[i].fd = -1;
 		}
-		agent.n_viewers = 0;
-		memcpy(&orphan_cache, &agent.cache, sizeof orphan_cache);
+		pt__agent.n_viewers = 0;
+		memcpy(&orphan_cache, &pt__agent.cache, sizeof orphan_cache);
 		__asm__ volatile("" : : "r"(&orphan_cache) : "memory");
-		memset(&agent.cache, 0, sizeof agent.cache);
-		if (agent.lfd >= 0)
-			close(agent.lfd);
-		if (agent.wfd >= 0)
-			close(agent.wfd);
-		agent.lfd = agent.wfd = -1;
-		agent.running = 0;
+		memset(&pt__agent.cache, 0, sizeof pt__agent.cache);
+		if (pt__agent.lfd >= 0)
+			close(pt__agent.lfd);
+		if (pt__agent.wfd >= 0)
+			close(pt__agent.wfd);
+		pt__agent.lfd = pt__agent.wfd = -1;
+		pt__agent.running = 0;
 	}
-	agent.stop = 0;
-	agent.path[0] = '\0';
-	__atomic_store_n(&agent.bound_pid, 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&agent.mu);
+	pt__agent.stop = 0;
+	pt__agent.path[0] = '\0';
+	__atomic_store_n(&pt__agent.bound_pid, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&pt__agent.mu);
 }
 
 static void
@@ -749,13 +250,13 @@ static void
 teardown(void)
 {
 	unlink_ours();
-	__atomic_store_n(&agent.bound_pid, 0, __ATOMIC_RELEASE);
-	agent.path[0] = '\0';
-	if (agent.lfd >= 0)
-		close(agent.lfd);
-	if (agent.wfd >= 0)
-		close(agent.wfd);
-	agent.lfd = agent.wfd = -1;
+	__atomic_store_n(&pt__agent.bound_pid, 0, __ATOMIC_RELEASE);
+	pt__agent.path[0] = '\0';
+	if (pt__agent.lfd >= 0)
+		close(pt__agent.lfd);
+	if (pt__agent.wfd >= 0)
+		close(pt__agent.wfd);
+	pt__agent.lfd = pt__agent.wfd = -1;
 }
 
 static int
@@ -796,11 +297,11 @@ bind_socket(void)
 		(void)unlink(sa.sun_path);
 		goto fail;
 	}
-	strlcpy(agent.path, sa.sun_path, sizeof agent.path);
-	agent.dev = st.st_dev;
-	agent.ino = st.st_ino;
-	__atomic_store_n(&agent.bound_pid, getpid(), __ATOMIC_RELEASE);
-	agent.lfd = fd;
+	strlcpy(pt__agent.path, sa.sun_path, sizeof pt__agent.path);
+	pt__agent.dev = st.st_dev;
+	pt__agent.ino = st.st_ino;
+	__atomic_store_n(&pt__agent.bound_pid, getpid(), __ATOMIC_RELEASE);
+	pt__agent.lfd = fd;
 	if (listen(fd, AGENT_BACKLOG) == -1)
 		return PT_ESYS;		/* the caller tears down */
 	return 0;
@@ -821,43 +322,43 @@ agent_start(void)
 	if (disabled_by_env())
 		return PT_EDISABLED;
 	pthread_once(&hooks_once, hooks_install);	/* not under mu */
-	pthread_mutex_lock(&agent.mu);
-	if (agent.running) {
-		pthread_mutex_unlock(&agent.mu);
+	pthread_mutex_lock(&pt__agent.mu);
+	if (pt__agent.running) {
+		pthread_mutex_unlock(&pt__agent.mu);
 		return 0;
 	}
 	if ((rc = bind_socket()) != 0)
 		goto fail;
-	agent.wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (agent.wfd == -1) {
+	pt__agent.wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pt__agent.wfd == -1) {
 		rc = PT_ESYS;
 		goto fail;
 	}
 	for (i = 0; i < PT__VIEWERS_MAX; i++) {
-		memset(&agent.viewers[i], 0, sizeof agent.viewers[i]);
-		agent.viewers[i].fd = -1;
+		memset(&pt__agent.viewers[i], 0, sizeof pt__agent.viewers[i]);
+		pt__agent.viewers[i].fd = -1;
 	}
-	agent.n_viewers = 0;
-	agent.accept_pause = 0;
-	__atomic_store_n(&agent.stop, 0, __ATOMIC_RELEASE);
+	pt__agent.n_viewers = 0;
+	pt__agent.accept_pause = 0;
+	__atomic_store_n(&pt__agent.stop, 0, __ATOMIC_RELEASE);
 
 	/* The thread inherits a mask with every signal blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&agent.thread, NULL, agent_main, NULL);
+	rc = pthread_create(&pt__agent.thread, NULL, agent_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		errno = rc;
 		rc = PT_ESYS;
 		goto fail;
 	}
-	pthread_setname_np(agent.thread, AGENT_THREAD_NAME);
-	agent.running = 1;
-	pthread_mutex_unlock(&agent.mu);
+	pthread_setname_np(pt__agent.thread, AGENT_THREAD_NAME);
+	pt__agent.running = 1;
+	pthread_mutex_unlock(&pt__agent.mu);
 	return 0;
 fail:
 	teardown();
-	pthread_mutex_unlock(&agent.mu);
+	pthread_mutex_unlock(&pt__agent.mu);
 	return rc;
 }
 
@@ -880,16 +381,16 @@ pt_agent_stop(void)
 {
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&agent.mu);
-	if (agent.running) {
-		__atomic_store_n(&agent.stop, 1, __ATOMIC_RELEASE);
-		while (write(agent.wfd, &one, sizeof one) == -1 &&
+	pthread_mutex_lock(&pt__agent.mu);
+	if (pt__agent.running) {
+		__atomic_store_n(&pt__agent.stop, 1, __ATOMIC_RELEASE);
+		while (write(pt__agent.wfd, &one, sizeof one) == -1 &&
 		    errno == EINTR)
 			;
-		pthread_join(agent.thread, NULL);
-		agent.running = 0;
+		pthread_join(pt__agent.thread, NULL);
+		pt__agent.running = 0;
 		teardown();
 	}
-	pthread_mutex_unlock(&agent.mu);
+	pthread_mutex_unlock(&pt__agent.mu);
 	return 0;
 }

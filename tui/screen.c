@@ -163,7 +163,7 @@ screen_init(struct view *v)
 	    start_color() == OK;
 	if (v->colour)
 		use_default_colors();
-	panels_init(v);
+	draw_init(v);
 }
 
 /* Follows the terminal's new size (after SIGWINCH). */

@@ -515,12 +515,16 @@ void	view_send_reset(struct view *v);
 void	view_resubscribe(struct view *v, int interval_ms);
 
 /* ------------------------------------------------------------------------ */
-/* panels.c: header, operations and counters tables, memory graph, status   */
-/* line and help overlay, drawn into stdscr                                  */
+/* draw.c, panels.c, graph.c: the live view drawn into stdscr (draw.h has    */
+/* what they share)                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Sets up the colour pairs (when v->colour). */
-void	panels_init(struct view *v);
+/* draw.c: sets up the colour pairs (when v->colour). */
+void	draw_init(struct view *v);
+/*
+ * panels.c: the header, the operations and counters tables, the memory
+ * graph (graph.c), the status line and the help overlay.
+ */
 /* Draws everything (erase, then every panel); the caller refreshes. */
 void	panels_draw(struct view *v);
 
