@@ -160,12 +160,15 @@ synthetic_main(void *arg)
 	uint64_t h = 1;
 
 	pacer_init(&pacer);
-	for (int i = 0; !stopping(); i = (i + 1) % sa->n) {
+	/* Paced every 64 scopes, whatever the number of sites (with fewer
+	   than 64, pacing on the site index never happened: a whole core). */
+	for (uint64_t k = 1; !stopping(); k++) {
+		int i = (int)(k % (uint64_t)sa->n);
 		pt_scope s = pt_scope_begin(&g_syn_sites[i]);
 
 		h = burn_ns(500 + (h & 1023), h);
 		pt_scope_end(&s);
-		if ((i & 63) == 63)
+		if ((k & 63) == 0)
 			pacer_pace(&pacer);
 	}
 	g_sink += h;
