@@ -3,9 +3,9 @@
 # cli-root.sh - root reaches another user's instrumented process (the agent
 # accepts root as a peer): `perftop dump PID`, `perftop list` and `perftop
 # reset PID` find the target's socket by the target's uid and environment
-# (/tmp/perftop-UID, or $XDG_RUNTIME_DIR/perftop of the target), with the
-# same directory checks against that uid; an unsafe directory is refused
-# with one line.  Needs root to run the demo as user nobody.
+# (/tmp/perftop-UID, $XDG_RUNTIME_DIR/perftop or $PERFTOP_SOCKET_DIR of the
+# target), with the same directory checks against that uid; an unsafe
+# directory is refused with one line (and not listed).  Needs root to run the demo as user nobody.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd setpriv jq
@@ -69,12 +69,33 @@ nobody_demo "$xdg/perftop/PID.sock" XDG_RUNTIME_DIR="$xdg"
 root_perftop dump "$NPID" --format json >"$PT_WORK/b.json" 2>"$PT_WORK/b.err" ||
     fail "root's dump via XDG_RUNTIME_DIR failed: $(cat "$PT_WORK/b.err")"
 jq_checks "$PT_WORK/b.json" "the snapshot is the target's" ".pid == $NPID"
-note "XDG_RUNTIME_DIR of the target: dump works"
+root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
+grep -q "^$NPID " "$PT_WORK/list" ||
+    fail "root's list does not show $NPID (XDG_RUNTIME_DIR outside /run/user): $(cat "$PT_WORK/list")"
+note "XDG_RUNTIME_DIR of the target: dump and list work"
 
 # 3. That directory opened to everyone: refused, one line.
 chmod 0777 "$xdg/perftop"
 expect_error "an unsafe directory of the target" root_perftop dump "$NPID"
 [[ $ERR_LINE == *"unsafe permissions"* ]] || fail "the message does not say why: $ERR_LINE"
+root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
+grep -q "^$NPID " "$PT_WORK/list" && fail "root's list shows $NPID from an unsafe directory"
 chmod 0700 "$xdg/perftop"
+kill -TERM "$NPID"; wait "$NPID" 2>/dev/null
+
+# 4. A directory of the target's own choosing (PERFTOP_SOCKET_DIR): found
+# through its environment by dump and by list.
+cust=$(mktemp -d "$pt_tmpbase/ptcust.XXXXXX") || hard_error "mktemp failed"
+PT_DIRS+=("$cust")
+chown "$uid:$gid" "$cust"
+chmod 700 "$cust"
+nobody_demo "$cust/PID.sock" PERFTOP_SOCKET_DIR="$cust"
+root_perftop dump "$NPID" --format json >"$PT_WORK/c.json" 2>"$PT_WORK/c.err" ||
+    fail "root's dump via PERFTOP_SOCKET_DIR failed: $(cat "$PT_WORK/c.err")"
+jq_checks "$PT_WORK/c.json" "the snapshot is the target's" ".pid == $NPID"
+root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
+grep -q "^$NPID " "$PT_WORK/list" ||
+    fail "root's list does not show $NPID (PERFTOP_SOCKET_DIR=$cust): $(cat "$PT_WORK/list")"
+note "PERFTOP_SOCKET_DIR of the target: dump and list work"
 kill -TERM "$NPID"; wait "$NPID" 2>/dev/null
 pass

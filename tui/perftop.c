@@ -272,6 +272,51 @@ list_others(struct list_rows *rs)
 	}
 }
 
+/*
+ * For root: the socket directories that other users' processes chose for
+ * themselves (PERFTOP_SOCKET_DIR, or an XDG_RUNTIME_DIR elsewhere than
+ * /run/user), found as `perftop dump PID` finds them: from each process's
+ * uid and environment, with the agent's checks against that uid
+ * (pt__sockdir_of()).  Each directory is read once.
+ */
+static void
+list_procs(struct list_rows *rs)
+{
+	char dir[PATH_MAX], **seen = NULL, **grown;
+	size_t nseen = 0, cap = 0, i;
+	const char *errstr;
+	struct dirent *de;
+	long long pid;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		pid = strtonum(de->d_name, 1, INT_MAX, &errstr);
+		if (errstr != NULL ||
+		    pt__sockdir_of((pid_t)pid, dir, sizeof dir, NULL, 0) != 0)
+			continue;
+		for (i = 0; i < nseen && strcmp(seen[i], dir) != 0; i++)
+			;
+		if (i < nseen)
+			continue;
+		if (nseen == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((grown = reallocarray(seen, cap, sizeof *seen)) ==
+			    NULL)
+				cli_die("out of memory");
+			seen = grown;
+		}
+		if ((seen[nseen++] = strdup(dir)) == NULL)
+			cli_die("out of memory");
+		list_dir(rs, dir);
+	}
+	closedir(d);
+	for (i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
+}
+
 static int
 cmd_list(int argc, char **argv)
 {
@@ -291,8 +336,10 @@ cmd_list(int argc, char **argv)
 		cli_die("%s", err[0] != '\0' ? err : pt_strerror(rc));
 	if (rc == 0)
 		list_dir(&rs, dir);
-	if (geteuid() == 0 && (own == NULL || own[0] == '\0'))
+	if (geteuid() == 0 && (own == NULL || own[0] == '\0')) {
 		list_others(&rs);
+		list_procs(&rs);
+	}
 	rows = rs.row;
 	n = rs.n;
 	if (n > 1)	/* rows is NULL when no directory has a socket */
