@@ -45,6 +45,21 @@ nobody_demo() {
 	    fail "the demo of nobody does not serve at $sock: $(cat "$PT_WORK/nobody.log")"
 }
 
+# root_lists WHERE: root's `perftop list` shows $NPID (0) or not (1).
+root_lists() {
+	root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" ||
+	    fail "root's list ($1) failed: $(cat "$PT_WORK/list.err")"
+	grep -q "^$NPID " "$PT_WORK/list"
+}
+# dump_and_list WHERE: root's dump of $NPID is its snapshot, and root's
+# list shows it.
+dump_and_list() {
+	root_perftop dump "$NPID" --format json >"$PT_WORK/d.json" \
+	    2>"$PT_WORK/d.err" || fail "root's dump ($1) failed: $(cat "$PT_WORK/d.err")"
+	jq_checks "$PT_WORK/d.json" "the snapshot is the target's" ".pid == $NPID"
+	root_lists "$1" || fail "root's list ($1) does not show $NPID: $(cat "$PT_WORK/list")"
+}
+
 # 1. No XDG_RUNTIME_DIR: /tmp/perftop-UID.
 tmpdir=/tmp/perftop-$uid
 [ -e "$tmpdir" ] || PT_DIRS+=("$tmpdir")
@@ -54,8 +69,7 @@ root_perftop dump "$NPID" --format json >"$PT_WORK/a.json" 2>"$PT_WORK/a.err" ||
 jq_checks "$PT_WORK/a.json" \
     "the snapshot is the target's" ".pid == $NPID" \
     "with its operations" "[.operations[] | select(.name == \"training_step\")] | length == 1"
-root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
-grep -q "^$NPID " "$PT_WORK/list" || fail "root's list does not show $NPID: $(cat "$PT_WORK/list")"
+root_lists "/tmp/perftop-$uid" || fail "root's list does not show $NPID: $(cat "$PT_WORK/list")"
 out=$(root_perftop reset "$NPID" 2>&1) || fail "root's reset failed: $out"
 note "/tmp/perftop-$uid: dump, list and reset work ($out)"
 kill -TERM "$NPID"; wait "$NPID" 2>/dev/null
@@ -66,20 +80,14 @@ PT_DIRS+=("$xdg")
 chown "$uid:$gid" "$xdg"
 chmod 700 "$xdg"
 nobody_demo "$xdg/perftop/PID.sock" XDG_RUNTIME_DIR="$xdg"
-root_perftop dump "$NPID" --format json >"$PT_WORK/b.json" 2>"$PT_WORK/b.err" ||
-    fail "root's dump via XDG_RUNTIME_DIR failed: $(cat "$PT_WORK/b.err")"
-jq_checks "$PT_WORK/b.json" "the snapshot is the target's" ".pid == $NPID"
-root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
-grep -q "^$NPID " "$PT_WORK/list" ||
-    fail "root's list does not show $NPID (XDG_RUNTIME_DIR outside /run/user): $(cat "$PT_WORK/list")"
+dump_and_list "XDG_RUNTIME_DIR outside /run/user"
 note "XDG_RUNTIME_DIR of the target: dump and list work"
 
 # 3. That directory opened to everyone: refused, one line.
 chmod 0777 "$xdg/perftop"
 expect_error "an unsafe directory of the target" root_perftop dump "$NPID"
 [[ $ERR_LINE == *"unsafe permissions"* ]] || fail "the message does not say why: $ERR_LINE"
-root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
-grep -q "^$NPID " "$PT_WORK/list" && fail "root's list shows $NPID from an unsafe directory"
+root_lists "an unsafe directory" && fail "root's list shows $NPID from an unsafe directory"
 chmod 0700 "$xdg/perftop"
 kill -TERM "$NPID"; wait "$NPID" 2>/dev/null
 
@@ -90,12 +98,7 @@ PT_DIRS+=("$cust")
 chown "$uid:$gid" "$cust"
 chmod 700 "$cust"
 nobody_demo "$cust/PID.sock" PERFTOP_SOCKET_DIR="$cust"
-root_perftop dump "$NPID" --format json >"$PT_WORK/c.json" 2>"$PT_WORK/c.err" ||
-    fail "root's dump via PERFTOP_SOCKET_DIR failed: $(cat "$PT_WORK/c.err")"
-jq_checks "$PT_WORK/c.json" "the snapshot is the target's" ".pid == $NPID"
-root_perftop list >"$PT_WORK/list" 2>"$PT_WORK/list.err" || fail "root's list failed: $(cat "$PT_WORK/list.err")"
-grep -q "^$NPID " "$PT_WORK/list" ||
-    fail "root's list does not show $NPID (PERFTOP_SOCKET_DIR=$cust): $(cat "$PT_WORK/list")"
+dump_and_list "PERFTOP_SOCKET_DIR=$cust"
 note "PERFTOP_SOCKET_DIR of the target: dump and list work"
 kill -TERM "$NPID"; wait "$NPID" 2>/dev/null
 pass
