@@ -76,28 +76,31 @@ fuzz_launch() {
 
 # fuzz_start: starts the targets not started yet, side by side in the
 # background (the phase takes about what the slowest takes, not the sum).
-# fuzz-agent (a connection to the agent thread per input, waiting on the
-# kernel as much as it computes) and fuzz-record (the slowest per input:
-# 1,000,000 inputs take about 140 s of CPU) start as soon as they are
-# built, beside the soak (see the soak phase), at full priority; fuzz-wire
-# at nice 10.  The run is CPU-bound from the main phase's make check to its
-# end, so the order matters only where a CPU would be left idle: with
-# fuzz-record at nice 10 too, the end of the run waited two minutes for it
-# alone.  fuzz_boost raises fuzz-wire where that is allowed; fuzz_finish
-# counts them all.  fuzz_start starts those not started yet (no soak).
+# The run is CPU-bound from the main phase's make check to its end, so the
+# order of the background work matters only where a CPU would be left
+# idle.  fuzz-record, the slowest per input (1,000,000 inputs take about
+# 140 s of CPU), starts at nice 10 during the main phase's make check, as
+# soon as it is built (started at the soak at nice 10, the run ended with
+# two minutes of it alone on one CPU; at full priority beside the other
+# targets, every phase from the soak on slowed down more than that).
+# fuzz-agent (a connection to the agent thread per input, waiting as much
+# as it computes) starts at full priority and fuzz-wire at nice 10 beside
+# the soak (see the soak phase).  fuzz_boost raises the ones at nice 10
+# where that is allowed; fuzz_finish counts them all.  fuzz_start starts
+# those not started yet.
 fuzz_start() {
 	local t
 
 	fuzz_setup || return 0
 	for t in "${FUZZ_TARGETS[@]}"; do
 		case $t in
-		fuzz-wire)	fuzz_launch "$t" 10 ;;
-		*)		fuzz_launch "$t" 0 ;;
+		fuzz-agent)	fuzz_launch "$t" 0 ;;	# waits as much as it computes
+		*)		fuzz_launch "$t" 10 ;;
 		esac
 	done
 }
 
-# fuzz_boost: fuzz-wire from nice 10 to full priority, for the rest of the
+# fuzz_boost: the targets at nice 10 to full priority, for the rest of the
 # run.  Raising a priority takes CAP_SYS_NICE; without it, it stays at
 # nice 10.
 fuzz_boost() {
