@@ -76,18 +76,17 @@ fuzz_launch() {
 
 # fuzz_start: starts the targets not started yet, side by side in the
 # background (the phase takes about what the slowest takes, not the sum).
-# The run is CPU-bound from the main phase's make check to its end, so the
-# order of the background work matters only where a CPU would be left
-# idle.  fuzz-record, the slowest per input (1,000,000 inputs take about
-# 140 s of CPU), starts at nice 10 during the main phase's make check, as
-# soon as it is built (started at the soak at nice 10, the run ended with
-# two minutes of it alone on one CPU; at full priority beside the other
-# targets, every phase from the soak on slowed down more than that).
-# fuzz-agent (a connection to the agent thread per input, waiting as much
-# as it computes) starts at full priority and fuzz-wire at nice 10 beside
-# the soak (see the soak phase).  fuzz_boost raises the ones at nice 10
-# where that is allowed; fuzz_finish counts them all.  fuzz_start starts
-# those not started yet.
+# The run is CPU-bound from the main phase's make check to its end.  The
+# targets start as soon as they are built, beside the soak (see the soak
+# phase): fuzz-agent (a connection to the agent thread per input, waiting
+# as much as it computes) at full priority, fuzz-wire and fuzz-record at
+# nice 10, so that the phases go first.  What was tried: fuzz-record at
+# full priority slowed every phase from the soak on (881 s in a slow
+# hour); started at nice 10 during the main phase's make check, it lived
+# longer on less and stopped at the 720 s cap (757,070 inputs).  At nice
+# 10 from the soak on, the end of the run may wait a minute or two for it
+# alone.  fuzz_boost raises the ones at nice 10 where that is allowed;
+# fuzz_finish counts them all.  fuzz_start starts those not started yet.
 fuzz_start() {
 	local t
 
