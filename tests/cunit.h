@@ -7,8 +7,31 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <CUnit/Basic.h>
+
+/* ThreadSanitizer cannot start threads in the child of a threaded fork. */
+#if defined(__SANITIZE_THREAD__)
+#define CUNIT_TSAN	1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CUNIT_TSAN	1
+#endif
+#endif
+#ifndef CUNIT_TSAN
+#define CUNIT_TSAN	0
+#endif
+
+/* Whether valgrind runs this program (it preloads its vgpreload_*.so). */
+static inline int
+cunit_under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p != NULL && strstr(p, "/vgpreload_") != NULL;
+}
 
 /* A test: what it prints and what it runs. */
 struct cunit_test {
@@ -50,6 +73,33 @@ fail:
 	fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 	CU_cleanup_registry();
 	return 2;
+}
+
+/*
+ * Runs the tests of the n tables (each ended by a NULL name), in order, as
+ * one suite called name; returns as cunit_run() does.
+ */
+static inline int
+cunit_run_tables(const char *name, CU_InitializeFunc init,
+    CU_CleanupFunc clean, const struct cunit_test *const *tables, size_t n)
+{
+	const struct cunit_test *t;
+	struct cunit_test *tests;
+	size_t i, k = 0;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		for (t = tables[i]; t->name != NULL; t++)
+			k++;
+	if ((tests = calloc(k, sizeof *tests)) == NULL)
+		return 2;
+	k = 0;
+	for (i = 0; i < n; i++)
+		for (t = tables[i]; t->name != NULL; t++)
+			tests[k++] = *t;
+	rc = cunit_run(name, init, clean, tests, k);
+	free(tests);
+	return rc;
 }
 
 #endif /* PT_TESTS_CUNIT_H */

@@ -23,21 +23,6 @@ static const struct cunit_test *const tables[] = {
 int
 main(void)
 {
-	const struct cunit_test *t;
-	struct cunit_test *tests;
-	size_t i, n = 0;
-	int rc;
-
-	for (i = 0; i < CUNIT_COUNT(tables); i++)
-		for (t = tables[i]; t->name != NULL; t++)
-			n++;
-	if ((tests = calloc(n, sizeof *tests)) == NULL)
-		return 2;
-	n = 0;
-	for (i = 0; i < CUNIT_COUNT(tables); i++)
-		for (t = tables[i]; t->name != NULL; t++)
-			tests[n++] = *t;
-	rc = cunit_run("agent", suite_init, suite_clean, tests, n);
-	free(tests);
-	return rc;
+	return cunit_run_tables("agent", suite_init, suite_clean, tables,
+	    CUNIT_COUNT(tables));
 }

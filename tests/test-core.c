@@ -12,18 +12,10 @@
  * share); this file runs them in that order.
  *
  * Usage: test-core [SUITE [TEST]]   (no argument: every suite)
- * Environment: PERFTOP_TEST_QUICK=1 shortens the longest loops (for valgrind).
+ * Environment: PERFTOP_TEST_QUICK=1 shortens the longest loops (for the
+ * sanitizers and valgrind; see quick in helpers.c).
  */
 #include "core/core-test.h"
-
-/* Whether valgrind runs the program (see valgrind in helpers.c). */
-static int
-running_on_valgrind(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p != NULL && strstr(p, "/vgpreload_") != NULL;
-}
 
 static const struct {
 	const char		*name;
@@ -58,12 +50,13 @@ main(int argc, char **argv)
 	names_init();
 	quick = (q = getenv("PERFTOP_TEST_QUICK")) != NULL && *q != '\0' &&
 	    strcmp(q, "0") != 0;
-	valgrind = running_on_valgrind();
+	valgrind = cunit_under_valgrind();
 	if (quick)
 		fprintf(stderr, "PERFTOP_TEST_QUICK: 2e6 events instead of "
 		    "1e8, 1,000 threads instead of 10,000, 1/16 of the reset "
 		    "rounds, 200,000 samples per percentile test instead of "
-		    "1,000,000\n");
+		    "1,000,000%s\n", valgrind ? "; shorter still under "
+		    "valgrind" : "");
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;

@@ -24,23 +24,11 @@ static const struct cunit_test *const tables[] = {
 int
 main(void)
 {
-	const struct cunit_test *t;
-	struct cunit_test *tests;
-	size_t i, n = 0;
 	int rc;
 
 	setenv("PERFTOP_AGENT", "0", 1);	/* no socket from this test */
-	for (i = 0; i < CUNIT_COUNT(tables); i++)
-		for (t = tables[i]; t->name != NULL; t++)
-			n++;
-	if ((tests = calloc(n, sizeof *tests)) == NULL)
-		return 2;
-	n = 0;
-	for (i = 0; i < CUNIT_COUNT(tables); i++)
-		for (t = tables[i]; t->name != NULL; t++)
-			tests[n++] = *t;
-	rc = cunit_run("wire", NULL, NULL, tests, n);
-	free(tests);
+	rc = cunit_run_tables("wire", NULL, NULL, tables,
+	    CUNIT_COUNT(tables));
 	malformed_done();
 	return rc;
 }

@@ -175,13 +175,37 @@ proc_name(pid_t pid, char *buf, size_t len)
 	fclose(f);
 }
 
-/* The rows of cmd_list, growing. */
+/* The rows of cmd_list, growing, and the directories read for them. */
 struct list_rows {
 	struct list_row	*row;
 	size_t		 n, cap;
+	char		**dirs;
+	size_t		 ndirs, dircap;
 };
 
-/* Adds a row for each socket "PID.sock" in dir not listed yet. */
+/* Notes dir as read; 0 when it was already. */
+static int
+list_dir_new(struct list_rows *rs, const char *dir)
+{
+	char **grown;
+	size_t i;
+
+	for (i = 0; i < rs->ndirs; i++)
+		if (strcmp(rs->dirs[i], dir) == 0)
+			return 0;
+	if (rs->ndirs == rs->dircap) {
+		rs->dircap = rs->dircap ? rs->dircap * 2 : 8;
+		if ((grown = reallocarray(rs->dirs, rs->dircap,
+		    sizeof *rs->dirs)) == NULL)
+			cli_die("out of memory");
+		rs->dirs = grown;
+	}
+	if ((rs->dirs[rs->ndirs++] = strdup(dir)) == NULL)
+		cli_die("out of memory");
+	return 1;
+}
+
+/* Adds a row for each socket "PID.sock" in dir not listed yet (once). */
 static void
 list_dir(struct list_rows *rs, const char *dir)
 {
@@ -192,6 +216,8 @@ list_dir(struct list_rows *rs, const char *dir)
 	size_t i;
 	DIR *d;
 
+	if (!list_dir_new(rs, dir))
+		return;
 	if ((d = opendir(dir)) == NULL) {
 		if (errno == ENOENT)
 			return;
@@ -277,13 +303,12 @@ list_others(struct list_rows *rs)
  * themselves (PERFTOP_SOCKET_DIR, or an XDG_RUNTIME_DIR elsewhere than
  * /run/user), found as `perftop dump PID` finds them: from each process's
  * uid and environment, with the agent's checks against that uid
- * (pt__sockdir_of()).  Each directory is read once.
+ * (pt__sockdir_of()).  list_dir() reads each directory once.
  */
 static void
 list_procs(struct list_rows *rs)
 {
-	char dir[PATH_MAX], **seen = NULL, **grown;
-	size_t nseen = 0, cap = 0, i;
+	char dir[PATH_MAX];
 	const char *errstr;
 	struct dirent *de;
 	long long pid;
@@ -293,34 +318,17 @@ list_procs(struct list_rows *rs)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		pid = strtonum(de->d_name, 1, INT_MAX, &errstr);
-		if (errstr != NULL ||
-		    pt__sockdir_of((pid_t)pid, dir, sizeof dir, NULL, 0) != 0)
-			continue;
-		for (i = 0; i < nseen && strcmp(seen[i], dir) != 0; i++)
-			;
-		if (i < nseen)
-			continue;
-		if (nseen == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((grown = reallocarray(seen, cap, sizeof *seen)) ==
-			    NULL)
-				cli_die("out of memory");
-			seen = grown;
-		}
-		if ((seen[nseen++] = strdup(dir)) == NULL)
-			cli_die("out of memory");
-		list_dir(rs, dir);
+		if (errstr == NULL &&
+		    pt__sockdir_of((pid_t)pid, dir, sizeof dir, NULL, 0) == 0)
+			list_dir(rs, dir);
 	}
 	closedir(d);
-	for (i = 0; i < nseen; i++)
-		free(seen[i]);
-	free(seen);
 }
 
 static int
 cmd_list(int argc, char **argv)
 {
-	struct list_rows rs = { NULL, 0, 0 };
+	struct list_rows rs = { NULL, 0, 0, NULL, 0, 0 };
 	struct list_row *rows;
 	size_t n, i, wpid = 3, wname = 4, wup = 6;
 	char dir[PATH_MAX], err[256] = "", pidbuf[16];
@@ -340,6 +348,9 @@ cmd_list(int argc, char **argv)
 		list_others(&rs);
 		list_procs(&rs);
 	}
+	for (i = 0; i < rs.ndirs; i++)
+		free(rs.dirs[i]);
+	free(rs.dirs);
 	rows = rs.row;
 	n = rs.n;
 	if (n > 1)	/* rows is NULL when no directory has a socket */

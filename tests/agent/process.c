@@ -9,27 +9,6 @@
 /* Signals, descriptors, fork                                                */
 /* ------------------------------------------------------------------------ */
 
-/* ThreadSanitizer cannot start threads in the child of a threaded fork. */
-#if defined(__SANITIZE_THREAD__)
-#define TSAN	1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TSAN	1
-#endif
-#endif
-#ifndef TSAN
-#define TSAN	0
-#endif
-
-/* Whether valgrind runs this program (it preloads its vgpreload_*.so). */
-static int
-running_on_valgrind(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p != NULL && strstr(p, "/vgpreload_") != NULL;
-}
-
 static int
 count_fds(void)
 {
@@ -122,7 +101,7 @@ test_signals_untouched(void)
 		 * leaves the synchronous fault signals unblocked in the real
 		 * mask while a thread runs (the thread's own mask is
 		 * emulated, out of sight of /proc). */
-		if (running_on_valgrind() && (s == SIGRTMAX || s == SIGILL ||
+		if (cunit_under_valgrind() && (s == SIGRTMAX || s == SIGILL ||
 		    s == SIGTRAP || s == SIGBUS || s == SIGFPE ||
 		    s == SIGSEGV || s == SIGSYS))
 			continue;
@@ -288,7 +267,7 @@ test_fork(void)
 		if (pt__client_welcome(cc)->pid != getppid())
 			_exit(15);
 		pt__client_close(cc);
-		if (TSAN)
+		if (CUNIT_TSAN)
 			exit(0);
 		/* ...and the child may serve its own. */
 		if (pt_agent_start() != 0)
@@ -308,7 +287,7 @@ test_fork(void)
 		exit(0);
 	}
 	CU_ASSERT_FATAL(child > 0);
-	if (TSAN)
+	if (CUNIT_TSAN)
 		fprintf(stderr, "(child agent: skipped under ThreadSanitizer) ");
 	/* Bounded: a child stuck (say in a sanitizer's allocator lock left
 	 * held by the fork) fails the test instead of hanging the run. */

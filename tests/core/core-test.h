@@ -19,6 +19,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cunit.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -4,18 +4,6 @@
  */
 #include "core-test.h"
 
-/* ThreadSanitizer cannot start threads in the child of a threaded fork. */
-#if defined(__SANITIZE_THREAD__)
-#define TSAN	1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TSAN	1
-#endif
-#endif
-#ifndef TSAN
-#define TSAN	0
-#endif
-
 static void
 sleep_ns(uint64_t ns)
 {
@@ -111,7 +99,7 @@ child_main(void)
 	int rc = 0;
 
 	child_thread(NULL);
-	if (TSAN)
+	if (CUNIT_TSAN)
 		child_thread(NULL);
 	else if (pthread_create(&t, NULL, child_thread, NULL) != 0)
 		return 10;
