@@ -337,6 +337,63 @@ read_frame(int fd, struct pt__buf *in, size_t consumed, uint16_t *type,
 	}
 }
 
+#define WATCH_OPS_MAX	256	/* operations the breakdown covers */
+
+/*
+ * --verbose: encodes s again with tx (as the agent would, against the
+ * previous snapshot) and, when count, adds each changed op's bytes, events
+ * and the bytes of the counters to the breakdown.
+ */
+static void
+watch_reencode(struct pt__wire_tx *tx, struct pt__buf *re, pt_snapshot *s,
+    int count, uint64_t *op_b, uint64_t *op_n, uint64_t *op_ev,
+    uint64_t *bytes, uint64_t *ctr_bytes)
+{
+	pt_snapshot *c;
+
+	for (size_t i = 0; count && i < s->n_ops && i < WATCH_OPS_MAX; i++) {
+		const pt_op_stats *o = &s->ops[i], *p;
+
+		if (i >= tx->prev->n_ops)
+			continue;
+		p = &tx->prev->ops[i];
+		if (o->count == p->count && o->total_ns == p->total_ns)
+			continue;
+		op_n[i]++;
+		op_ev[i] += o->count - p->count;
+		op_b[i] += op_bytes(tx, s, i);
+	}
+	if (count) {
+		/* The counters' part: s with the previous ops. */
+		struct pt__wire_tx t = *tx;
+		size_t before;
+
+		t.sent_ver = NULL;
+		t.sent_lay = NULL;
+		t.scratch = NULL;
+		if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL ||
+		    (c = pt__snapshot_copy(tx->prev)) == NULL)
+			die("copy", strerror(ENOMEM));
+		check("encode", pt__wire_encode_snapshot(&t, c, re));
+		before = re->len;
+		pt__buf_consume(re, re->len);
+		for (size_t i = 0; i < c->n_counters && i < s->n_counters; i++)
+			c->counters[i].value = s->counters[i].value;
+		check("encode", pt__wire_encode_snapshot(&t, c, re));
+		*ctr_bytes += re->len - before;
+		pt__buf_consume(re, re->len);
+		pt_snapshot_free(c);
+		pt__wire_tx_done(&t);
+	}
+	if ((c = pt__snapshot_copy(s)) == NULL)
+		die("copy", strerror(ENOMEM));
+	check("encode", pt__wire_encode_snapshot(tx, c, re));
+	if (count)
+		*bytes += re->len;
+	pt__buf_consume(re, re->len);
+	pt_snapshot_free(c);
+}
+
 /*
  * Subscribes to the agent of pid at interval_ms with a raw connection and
  * adds up the SNAPSHOT frames' bytes and the operations that changed
@@ -348,8 +405,11 @@ watch_main(pid_t pid, int interval_ms, int count)
 	struct timeval tv = { .tv_sec = 5 };
 	struct sockaddr_un sa;
 	struct pt__wire_rx rx;
-	struct pt__buf in, out;
+	struct pt__wire_tx tx;	/* --verbose: the snapshots encoded again */
+	struct pt__buf in, out, re;
 	pt_snapshot *prev = NULL, *snap;
+	uint64_t op_b[WATCH_OPS_MAX] = { 0 }, op_n[WATCH_OPS_MAX] = { 0 };
+	uint64_t op_ev[WATCH_OPS_MAX] = { 0 }, re_bytes = 0, ctr_bytes = 0;
 	char dir[sizeof sa.sun_path], err[256];
 	uint64_t bytes = 0, changed = 0, ctr_changed = 0;
 	const uint8_t *payload;
@@ -370,6 +430,8 @@ watch_main(pid_t pid, int interval_ms, int count)
 	pt__buf_init(&in, PT__FRAME_MAX + 65536);
 	pt__buf_init(&out, 4096);
 	pt__wire_rx_init(&rx);
+	pt__wire_tx_init(&tx);
+	pt__buf_init(&re, PT__FRAME_MAX);
 	check("hello", pt__msg_hello(&out));
 	send_all(fd, &out);
 	if ((flen = read_frame(fd, &in, 0, &type, &payload, &plen)) == 0 ||
@@ -394,6 +456,9 @@ watch_main(pid_t pid, int interval_ms, int count)
 				    snap->counters[i].value !=
 				    prev->counters[i].value;
 		}
+		if (g_verbose)
+			watch_reencode(&tx, &re, snap, k > 0, op_b, op_n, op_ev,
+			    &re_bytes, &ctr_bytes);
 		pt_snapshot_free(prev);
 		prev = snap;
 	}
@@ -408,6 +473,21 @@ watch_main(pid_t pid, int interval_ms, int count)
 	    (double)changed / count);
 	figure("changed_counters_per_snapshot_live", "%.1f",
 	    (double)ctr_changed / count);
+	for (size_t i = 0; g_verbose && i < prev->n_ops && i < WATCH_OPS_MAX;
+	    i++)
+		if (op_n[i] > 0)
+			comment("  %-24s changed in %3.0f %% of the snapshots; "
+			    "then %8.1f events, %6.1f bytes (%.2f bits/event)",
+			    prev->ops[i].name, 100.0 * (double)op_n[i] / count,
+			    (double)op_ev[i] / (double)op_n[i],
+			    (double)op_b[i] / (double)op_n[i],
+			    8.0 * (double)op_b[i] / (double)op_ev[i]);
+	if (g_verbose)
+		comment("  encoded again here: %.0f bytes a snapshot, of which "
+		    "%.1f for the counters", (double)re_bytes / count,
+		    (double)ctr_bytes / count);
+	pt__wire_tx_done(&tx);
+	pt__buf_free(&re);
 	pt_snapshot_free(prev);
 	pt__wire_rx_done(&rx);
 	pt__buf_free(&in);

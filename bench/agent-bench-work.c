@@ -42,6 +42,8 @@ snap_worker(void *arg)
 	int idx = (int)(intptr_t)arg, ph;
 
 	rng_seed(&r, 1000 + (uint64_t)idx);
+	/* Named apart from the measuring thread, for profilers. */
+	pthread_setname_np(pthread_self(), "pt-bench-rec");
 	/* Every thread records into every operation. */
 	for (int op = 0; op < SNAP_OPS; op++)
 		for (int e = 0; e < g_events_per_slot; e++)

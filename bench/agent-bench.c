@@ -15,6 +15,9 @@
  *   bytes per changed op       a demo-like workload (20 operations at
  *                              realistic rates, 100 ms between snapshots)
  *                              and a light one (5 new events per op)
+ *   heap                       a viewer at 10 Hz in a program whose heap
+ *                              is large and fragmented: the agent's CPU
+ *                              and the program's longest malloc() wait
  *
  * Each part runs in a child process of its own (forked before the library
  * is used), so each sees only its own operations.
@@ -410,16 +413,17 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: " PROG " [--quick] [--verbose] [--only snapshot|bytes]\n"
+	    "usage: " PROG " [--quick] [--verbose] [--only snapshot|bytes|heap]\n"
 	    "                      [--events-per-slot N] [--busy-rate N]\n"
 	    "                      [--busy-gap-ms N] [--busy-reps N] [--help]\n"
 	    "       " PROG " --target [--ops N]\n"
 	    "       " PROG " --watch PID [--interval MS] [--count N]\n"
 	    "\n"
 	    "Measures the agent's work per snapshot (1,000 operations x 8\n"
-	    "threads) and the bytes a snapshot takes on the wire per changed\n"
-	    "operation; prints one \"name: value\" line per figure (see\n"
-	    "bench/README.md).\n"
+	    "threads), the bytes a snapshot takes on the wire per changed\n"
+	    "operation, and what a viewer at 10 Hz costs a program with a\n"
+	    "large, fragmented heap; prints one \"name: value\" line per\n"
+	    "figure (see bench/README.md).\n"
 	    "\n"
 	    "  --quick      fewer events and snapshots: a smoke test, not a\n"
 	    "               measurement\n"
@@ -459,9 +463,10 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
 			only = argv[++i];
 			if (strcmp(only, "snapshot") != 0 &&
-			    strcmp(only, "bytes") != 0) {
+			    strcmp(only, "bytes") != 0 &&
+			    strcmp(only, "heap") != 0) {
 				fprintf(stderr, PROG ": unknown part '%s' "
-				    "(snapshot or bytes)\n", only);
+				    "(snapshot, bytes or heap)\n", only);
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--events-per-slot") == 0 &&
@@ -539,5 +544,7 @@ main(int argc, char **argv)
 		run_part("snapshot", part_snapshot);
 	if (only == NULL || strcmp(only, "bytes") == 0)
 		run_part("bytes", part_bytes);
+	if (only == NULL || strcmp(only, "heap") == 0)
+		run_part("heap", part_heap);
 	return 0;
 }

@@ -97,6 +97,8 @@ void	 target_line(const char *name, double v, double target,
 void	 part_snapshot(void);
 /* agent-bench-bytes.c: bytes per changed operation. */
 void	 part_bytes(void);
+/* agent-bench-heap.c: a viewer at 10 Hz in a large, fragmented heap. */
+void	 part_heap(void);
 /* agent-bench-bytes.c: --watch PID (the live agent's bytes). */
 int	 watch_main(pid_t pid, int interval_ms, int count);
 
