@@ -380,8 +380,7 @@ struct pt__snapcache {
 	size_t		 replayed;	/* last refresh: ops from the journals */
 	size_t		 merged;	/* and ops merged from the buckets */
 	uint64_t	 refreshes;	/* refreshes begun */
-	uint64_t	 heap;		/* heap_bytes, read at heap_ns */
-	uint64_t	 heap_ns;	/* pt__mono_ns(); 0: never */
+	uint64_t	 heap_ns;	/* when cur's heap_bytes was read */
 	uint64_t	 name_ns;	/* when cur->process was read */
 	uint64_t	 laygen;	/* last layout handed out */
 	struct pt__bdelta *dl;		/* the last refresh's changes */
@@ -391,11 +390,10 @@ struct pt__snapcache {
 
 /*
  * Brings c->cur up to date.  Returns 0 or PT_ENOMEM (cur stays usable).
- * The heap figure is read again at most every PT__HEAP_EVERY_NS, the
- * process name every PT__NAME_EVERY_NS (the rest of the header every
- * time).
+ * The heap figure comes from pt__memory_heap_paced() (memory.c), the
+ * process name is read again every PT__NAME_EVERY_NS (the rest of the
+ * header every time).
  */
-#define PT__HEAP_EVERY_NS	(100 * 1000000ull)
 #define PT__NAME_EVERY_NS	(1000 * 1000000ull)
 int		 pt__snapshot_refresh(struct pt__snapcache *c);
 /* Frees what c owns and empties it. */
@@ -419,6 +417,23 @@ void		pt__process_name(char *buf, size_t len);
  * each arena locked meanwhile: slow in a large, fragmented heap. */
 int		pt__memory_rss(pt_memory *mem);
 uint64_t	pt__memory_heap(void);
+/*
+ * The heap figure of the agent's snapshots: the last reading, read again
+ * only once it is PT__HEAP_EVERY_NS old and PT__HEAP_COST_RATIO times as
+ * old as that reading took (pt__heap_wait_ns()), so the agent spends at
+ * most 1/PT__HEAP_COST_RATIO of its time in it, and holds the program's
+ * malloc arenas at most that share of the time, however large the heap.
+ * The pacing is the process's, not a viewer's: viewers that come and go
+ * (a dump a second, say) do not read it more often.  now: pt__mono_ns();
+ * *at (may be NULL): when the figure returned was read.
+ */
+#define PT__HEAP_EVERY_NS	(100 * 1000000ull)
+#define PT__HEAP_COST_RATIO	1000u
+uint64_t	pt__memory_heap_paced(uint64_t now, uint64_t *at);
+/* How long after a reading that took cost_ns the next may be taken. */
+uint64_t	pt__heap_wait_ns(uint64_t cost_ns);
+/* When the paced figure may be read again (0: at once); tests. */
+uint64_t	pt__heap_next_ns(void);
 
 /* ------------------------------------------------------------------------ */
 /* Test hooks (used by tests/; not exported)                                 */

@@ -1,7 +1,9 @@
 /*
  * memory.c - memory readings (RSS, peak RSS, heap in use) and the process
  * name.  Reads /proc with open/read into stack buffers and asks glibc's
- * allocator for its totals: no tracing, no allocation, nothing changed.
+ * allocator for its totals (unless PERFTOP_HEAP=0), at a pace that bounds
+ * how long the program's arenas are locked: no tracing, no allocation,
+ * nothing changed.
  */
 #include "core.h"
 
@@ -70,9 +72,30 @@ pt__memory_rss(pt_memory *mem)
 	return 0;
 }
 
+/*
+ * Whether PERFTOP_HEAP is "0" or "off": then the allocator is never asked
+ * and the heap figure is 0.  Read once.
+ */
+static int
+heap_off(void)
+{
+	static int off = -1;
+	int v = __atomic_load_n(&off, __ATOMIC_RELAXED);
+	const char *e;
+
+	if (v < 0) {
+		e = getenv("PERFTOP_HEAP");
+		v = e != NULL && (strcmp(e, "0") == 0 || strcmp(e, "off") == 0);
+		__atomic_store_n(&off, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
 uint64_t
 pt__memory_heap(void)
 {
+	if (heap_off())
+		return 0;
 #if defined(PT__ASAN)
 	/* The sanitizer's allocator replaces glibc's; ask it instead. */
 	return __sanitizer_get_current_allocated_bytes();
@@ -83,6 +106,45 @@ pt__memory_heap(void)
 #else
 	return 0;
 #endif
+}
+
+uint64_t
+pt__heap_wait_ns(uint64_t cost_ns)
+{
+	uint64_t w;
+
+	if (__builtin_mul_overflow(cost_ns, (uint64_t)PT__HEAP_COST_RATIO, &w))
+		return UINT64_MAX;
+	return w > PT__HEAP_EVERY_NS ? w : PT__HEAP_EVERY_NS;
+}
+
+/* The paced reading: its value, when it was taken and when the next may
+ * be.  Relaxed atomics: two readers at once would only read twice. */
+static uint64_t heap_value, heap_at, heap_next;
+
+uint64_t
+pt__heap_next_ns(void)
+{
+	return __atomic_load_n(&heap_next, __ATOMIC_RELAXED);
+}
+
+uint64_t
+pt__memory_heap_paced(uint64_t now, uint64_t *at)
+{
+	uint64_t next = __atomic_load_n(&heap_next, __ATOMIC_RELAXED), v, end;
+
+	if (next == 0 || now >= next) {
+		v = pt__memory_heap();
+		end = pt__mono_ns();
+		next = now + pt__heap_wait_ns(end > now ? end - now : 0);
+		__atomic_store_n(&heap_value, v, __ATOMIC_RELAXED);
+		__atomic_store_n(&heap_at, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&heap_next, next < now ? UINT64_MAX : next,
+		    __ATOMIC_RELAXED);
+	}
+	if (at != NULL)
+		*at = __atomic_load_n(&heap_at, __ATOMIC_RELAXED);
+	return __atomic_load_n(&heap_value, __ATOMIC_RELAXED);
 }
 
 int

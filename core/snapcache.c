@@ -406,8 +406,9 @@ prefetch_slots(uint32_t id)
 }
 
 /*
- * The process's figures in c->cur: the heap and the name kept from an
- * earlier refresh while they are recent (core.h), the rest read now.
+ * The process's figures in c->cur: the heap as pt__memory_heap_paced()
+ * has it, the name kept from an earlier refresh while it is recent
+ * (core.h), the rest read now.
  */
 static void
 snapcache_process(struct pt__snapcache *c)
@@ -422,11 +423,7 @@ snapcache_process(struct pt__snapcache *c)
 		c->name_ns = now;
 	}
 	(void)pt__memory_rss(&s->memory);
-	if (c->heap_ns == 0 || now - c->heap_ns >= PT__HEAP_EVERY_NS) {
-		c->heap = pt__memory_heap();
-		c->heap_ns = now;
-	}
-	s->memory.heap_bytes = c->heap;
+	s->memory.heap_bytes = pt__memory_heap_paced(now, &c->heap_ns);
 }
 
 /*
