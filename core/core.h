@@ -446,6 +446,8 @@ int		pt__test_record_ticks(pt_site *site, uint64_t ticks,
 size_t		pt__slot_bytes(void);
 /* Number of thread records alive and on the free list. */
 void		pt__thread_stats(size_t *live, size_t *free_records);
+/* Ends the paced heap reading's wait: the next snapshot reads it. */
+void		pt__heap_wait_end(void);
 
 /* ------------------------------------------------------------------------ */
 /* ipc/agent.c                                                               */

@@ -128,6 +128,12 @@ pt__heap_next_ns(void)
 	return __atomic_load_n(&heap_next, __ATOMIC_RELAXED);
 }
 
+void
+pt__heap_wait_end(void)
+{
+	__atomic_store_n(&heap_next, 1, __ATOMIC_RELAXED);
+}
+
 uint64_t
 pt__memory_heap_paced(uint64_t now, uint64_t *at)
 {
