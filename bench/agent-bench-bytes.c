@@ -362,6 +362,22 @@ watch_reencode(struct pt__wire_tx *tx, struct pt__buf *re, pt_snapshot *s,
 		op_n[i]++;
 		op_ev[i] += o->count - p->count;
 		op_b[i] += op_bytes(tx, s, i);
+		if (getenv("INFO")) {
+			/* multinomial information of the bucket changes, p from
+			 * the previous buckets with additive smoothing */
+			static double cnt[PT_HIST_BUCKETS], base[PT_HIST_BUCKETS];
+			double a = atof(getenv("INFO")), S = 0, bits = 0, n = 0;
+			memset(cnt, 0, sizeof cnt); memset(base, 0, sizeof base);
+			for (size_t j = 0; j < p->n_buckets; j++) { base[p->buckets[j].index] = (double)p->buckets[j].count; S += base[p->buckets[j].index]; }
+			for (size_t j = 0; j < o->n_buckets; j++) cnt[o->buckets[j].index] = (double)o->buckets[j].count - base[o->buckets[j].index];
+			int lo = 2000, hi = -1;
+			for (int j = 0; j < PT_HIST_BUCKETS; j++) if (base[j] > 0 || cnt[j] > 0) { if (j < lo) lo = j; if (j > hi) hi = j; }
+			lo -= 10; hi += 10; if (lo < 0) lo = 0; if (hi >= PT_HIST_BUCKETS) hi = PT_HIST_BUCKETS - 1;
+			double K = hi - lo + 1;
+			for (int j = lo; j <= hi; j++) { n += cnt[j]; bits += lgamma(cnt[j] + 1) / log(2); bits -= cnt[j] * log2((base[j] + a) / (S + a * K)); }
+			bits -= lgamma(n + 1) / log(2);
+			fprintf(stderr, "%s %.0f events: %.1f bytes info, %zu sent\n", o->name, n, bits / 8, op_bytes(tx, s, i));
+		}
 	}
 	if (count) {
 		/* The counters' part: s with the previous ops. */

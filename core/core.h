@@ -166,6 +166,8 @@ _Static_assert(offsetof(struct pt__op_slot, hist) == 2 * PT__CACHELINE,
     "the slot's figures and journal take two cache lines");
 
 #define PT__GROUP_BITS		6
+#define PT__GROUP_SUB		(1u << PT__GROUP_BITS)	/* a uint64_t's bits */
+_Static_assert(PT__GROUP_SUB == 64, "a group's buckets fit a uint64_t mask");
 #define PT__GROUPS		(PT_HIST_BUCKETS >> PT__GROUP_BITS)	/* 31 */
 
 #define PT__CTR_CHUNK_BITS	9
@@ -334,8 +336,14 @@ struct pt__snapop {
 	 */
 	uint64_t	lay;
 	uint64_t	dgen;
-	/* Where each group of buckets starts in cur->ops[i].buckets. */
+	/* Where each group of buckets starts in cur->ops[i].buckets, and
+	 * which of the group's 64 buckets it holds (bit b: bucket g * 64 +
+	 * b): a bucket's place is gpos[g] plus the bits below its own, found
+	 * without reading the buckets. */
 	uint16_t	gpos[PT__GROUPS + 1];
+	uint64_t	gbits[PT__GROUPS];
+	uint32_t	cap;		/* room of cur->ops[i].buckets (at least
+					   n_buckets; 0: exactly that) */
 	uint64_t	dfrom;
 	uint32_t	doff;
 	uint32_t	dn;

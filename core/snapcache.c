@@ -113,19 +113,37 @@ sort_u16(uint16_t *v, size_t n)
 /* Distinct buckets looked up in their groups; more take one walk. */
 #define ADD_LOOKUPS_MAX	24
 
-/* Notes where each group of 64 buckets starts in the buckets of op. */
+/* Notes where each group of 64 buckets starts in the buckets of op, and
+ * which buckets each holds. */
 static void
-gpos_build(uint16_t *gpos, const pt_op_stats *op)
+gpos_build(struct pt__snapop *so, const pt_op_stats *op)
 {
 	size_t g, j = 0;
 
+	memset(so->gbits, 0, sizeof so->gbits);
 	for (g = 0; g < PT__GROUPS; g++) {
+		so->gpos[g] = (uint16_t)j;
 		while (j < op->n_buckets &&
-		    op->buckets[j].index < (g << PT__GROUP_BITS))
+		    op->buckets[j].index < ((g + 1) << PT__GROUP_BITS)) {
+			so->gbits[g] |= (uint64_t)1 <<
+			    (op->buckets[j].index & (PT__GROUP_SUB - 1));
 			j++;
-		gpos[g] = (uint16_t)j;
+		}
 	}
-	gpos[PT__GROUPS] = (uint16_t)op->n_buckets;
+	so->gpos[PT__GROUPS] = (uint16_t)op->n_buckets;
+}
+
+/* The place of bucket x in the buckets so describes, or -1: none. */
+static inline ssize_t
+gpos_find(const struct pt__snapop *so, uint32_t x)
+{
+	uint64_t bits = so->gbits[x >> PT__GROUP_BITS];
+	uint64_t bit = (uint64_t)1 << (x & (PT__GROUP_SUB - 1));
+
+	if (!(bits & bit))
+		return -1;
+	return (ssize_t)so->gpos[x >> PT__GROUP_BITS] +
+	    __builtin_popcountll(bits & (bit - 1));
 }
 
 /*
@@ -133,20 +151,23 @@ gpos_build(uint16_t *gpos, const pt_op_stats *op)
  * op, and lists what it added to which bucket in dl (room for m; NULL: do
  * not), ascending; *dnp: how many.  The events are counted into c->cnt
  * (all zero between calls); each distinct bucket is looked for in its
- * group (gpos: where the groups start in op's buckets), or with many one
- * walk over the buckets takes them all; those op did not have are merged
- * in, into a new array (gpos is then made again).
- * 0, 1 when op has a new array (new buckets), or PT_ENOMEM, after which op
- * holds some of the events: the caller must merge it again.
+ * group (so: where the groups start in op's buckets and which buckets
+ * they hold), or with many one walk over the buckets takes them all; those
+ * op did not have are inserted (so is kept up to date).
+ * 0, 1 when op's buckets have a new layout (new buckets), or PT_ENOMEM,
+ * after which op holds some of the events: the caller must merge it
+ * again.
  */
 static int
-op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *gpos,
+op_add_events(struct pt__snapcache *c, pt_op_stats *op, struct pt__snapop *so,
     uint16_t *ev, size_t m, struct pt__bdelta *dl, uint32_t *dnp)
 {
+	uint16_t *gpos = so->gpos;
+	ssize_t at;
 	pt_bucket *b = op->buckets, *nb;
 	struct pt__bdelta *dsc = c->dsc;
 	uint32_t *cnt = c->cnt, k, x;
-	size_t i, j, o, q, g, md, end, nd = 0, nn = 0, n = op->n_buckets;
+	size_t i, j, o, g, md, nd = 0, nn = 0, n = op->n_buckets;
 	size_t dn = 0;
 
 	for (i = 0; i < m; i++)
@@ -174,14 +195,11 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *gpos,
 		sort_u16(ev, nd);
 	for (i = 0; i < nd; i++) {
 		x = ev[i];
-		end = gpos[(x >> PT__GROUP_BITS) + 1];
-		for (j = gpos[x >> PT__GROUP_BITS]; j < end &&
-		    b[j].index < x; j++)
-			;
-		if (j == end || b[j].index != x) {
+		if ((at = gpos_find(so, x)) < 0) {
 			ev[nn++] = (uint16_t)x;	/* new: kept in cnt */
 			continue;
 		}
+		j = (size_t)at;
 		k = cnt[x];
 		cnt[x] = 0;
 		b[j].count += k;
@@ -195,44 +213,75 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, uint16_t *gpos,
 	if (nn == 0)
 		return 0;
 	/*
-	 * The new buckets (ev, in order) merged in, in one walk that also
-	 * lists the changes in order of index with their new places (into
-	 * c->dsc, then dl) and notes where the groups start.
+	 * The new buckets (ev, in order) inserted in place, the array grown
+	 * by half when full (so a histogram filling up costs no allocation
+	 * per refresh): merged from the back, which moves only the buckets
+	 * after the first new one.  Then the changes are listed in order of
+	 * index with their new places (into c->dsc, then dl), and the group
+	 * starts moved on.
 	 */
 	nd = nn;
-	if ((nb = reallocarray(NULL, n + nd, sizeof *nb)) == NULL) {
-		for (i = 0; i < nd; i++)
-			cnt[ev[i]] = 0;
-		return PT_ENOMEM;
-	}
-	for (i = j = o = q = g = md = 0; i < n || j < nd; o++) {
-		if (j >= nd || (i < n && b[i].index < ev[j])) {
-			nb[o] = b[i++];
-			if (q < dn && dl[q].idx == nb[o].index) {
-				dsc[md] = dl[q++];
-				dsc[md++].pos = (uint32_t)o;
-			}
-		} else {
-			memset(&nb[o], 0, sizeof nb[o]);
-			nb[o].index = ev[j];
-			nb[o].count = cnt[ev[j]];
-			dsc[md].idx = ev[j];
-			dsc[md].cnt = cnt[ev[j]];
-			dsc[md++].pos = (uint32_t)o;
-			cnt[ev[j++]] = 0;
+	if (n + nd > so->cap) {
+		size_t cap = so->cap + so->cap / 2;
+
+		if (cap < n + nd)
+			cap = n + nd;
+		if (cap < 8)
+			cap = 8;
+		if ((nb = reallocarray(b, cap, sizeof *nb)) == NULL) {
+			for (i = 0; i < nd; i++)
+				cnt[ev[i]] = 0;
+			return PT_ENOMEM;
 		}
-		while (g <= (nb[o].index >> PT__GROUP_BITS))
-			gpos[g++] = (uint16_t)o;
+		op->buckets = b = nb;
+		so->cap = (uint32_t)cap;
 	}
-	while (g <= PT__GROUPS)
-		gpos[g++] = (uint16_t)o;
-	free(b);
-	op->buckets = nb;
-	op->n_buckets = o;
+	/* Where each new bucket goes: the old ones below it, plus the new
+	 * ones before it (from the old layout's groups). */
+	for (j = 0; j < nd; j++) {
+		x = ev[j];
+		g = x >> PT__GROUP_BITS;
+		dsc[j].idx = x;
+		dsc[j].cnt = cnt[x];
+		dsc[j].pos = (uint32_t)(gpos[g] + __builtin_popcountll(
+		    so->gbits[g] & (((uint64_t)1 << (x &
+		    (PT__GROUP_SUB - 1))) - 1)) + j);
+	}
+	for (i = n, j = nd; j > 0; j--) {
+		o = dsc[j - 1].pos;	/* the old ones above it move up */
+		while (i > o - (j - 1)) {
+			i--;
+			b[i + j] = b[i];
+		}
+		memset(&b[o], 0, sizeof b[o]);
+		b[o].index = ev[j - 1];
+		b[o].count = cnt[ev[j - 1]];
+		cnt[ev[j - 1]] = 0;
+	}
+	/* The changes in order, in dl (room for m >= dn + nd): its own (old
+	 * places moved up by the new buckets below them) merged with the new
+	 * ones, from the back. */
 	if (dl != NULL) {
-		memcpy(dl, dsc, md * sizeof *dl);
-		dn = md;
+		for (i = dn, j = nd, md = dn + nd; j > 0; ) {
+			if (i > 0 && dl[i - 1].idx > dsc[j - 1].idx) {
+				dl[--md] = dl[--i];
+				dl[md].pos += (uint32_t)j;
+			} else {
+				dl[--md] = dsc[--j];
+			}
+		}
+		dn += nd;
 	}
+	/* Each group starts after the new buckets of the groups below. */
+	for (g = 0, j = 0; g <= PT__GROUPS; g++) {
+		while (j < nd && (size_t)(ev[j] >> PT__GROUP_BITS) < g)
+			j++;
+		gpos[g] = (uint16_t)(gpos[g] + j);
+	}
+	for (j = 0; j < nd; j++)
+		so->gbits[ev[j] >> PT__GROUP_BITS] |= (uint64_t)1 <<
+		    (ev[j] & (PT__GROUP_SUB - 1));
+	op->n_buckets = n + nd;
 	*dnp = (uint32_t)dn;
 	return 1;	/* a new layout */
 }
@@ -278,8 +327,9 @@ op_gather(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
     struct gather *g, uint32_t *ne, uint32_t *npp)
 {
 	const pt_op_stats *op = &c->cur->ops[i];
-	const uint16_t *gpos = c->op[i].gpos;
+	const struct pt__snapop *so = &c->op[i];
 	struct pt__op_acc *r, *b;
+	ssize_t at;
 	struct pt__op_slot *s;
 	struct pt__thread *t;
 	uint64_t a, jn, tot, ticks, mn, mx, e;
@@ -310,9 +360,9 @@ op_gather(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 				return REPLAY_MERGE;
 			/* The bucket's group: where op_add_events() looks
 			 * (unless it walks them all). */
-			if (m < ADD_LOOKUPS_MAX && op->buckets != NULL)
-				__builtin_prefetch(&op->buckets[gpos[v >>
-				    PT__GROUP_BITS]], 1, 0);
+			if (m < ADD_LOOKUPS_MAX && op->buckets != NULL &&
+			    (at = gpos_find(so, v)) >= 0)
+				__builtin_prefetch(&op->buckets[at], 1, 0);
 			ev[m++] = v;
 		}
 		if (PT__LOAD(&s->jn) - a >= PT__JOURNAL)
@@ -364,7 +414,7 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 	int rc = 0;
 
 	dl = dl_room(c, g->m);
-	if (g->m > 0 && (rc = op_add_events(c, op, c->op[i].gpos,
+	if (g->m > 0 && (rc = op_add_events(c, op, &c->op[i],
 	    c->jbuf + g->ev0, g->m, dl, &dn)) < 0)
 		return rc;
 	if (g->m > 0 && rc == 1)
@@ -537,8 +587,9 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			}
 			free(op->buckets);
 			*op = fresh;
+			c->op[i].cap = (uint32_t)op->n_buckets;
 			c->op[i].lay = ++c->laygen;
-			gpos_build(c->op[i].gpos, op);
+			gpos_build(&c->op[i], op);
 			c->ver[i] = ++c->gen;
 			c->merged++;
 		}

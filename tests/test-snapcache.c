@@ -105,6 +105,66 @@ same_as_full(const struct pt__snapcache *c)
 	return ok;
 }
 
+/*
+ * Tells whether the cache's own records agree with its snapshot: each op's
+ * group starts and bucket masks (every bucket found at its place, no
+ * other), its room, and the last refresh's change lists (ascending, each
+ * naming the place of its bucket).  Prints the first difference.
+ */
+static int
+cache_consistent(const struct pt__snapcache *c)
+{
+	size_t i, j, nbits;
+
+	for (i = 0; i < c->cur->n_ops; i++) {
+		const pt_op_stats *op = &c->cur->ops[i];
+		const struct pt__snapop *so = &c->op[i];
+
+		if (c->ver[i] == 0)
+			continue;
+		if (so->cap != 0 && so->cap < op->n_buckets) {
+			printf("\n  %s: room %u < %zu buckets\n", op->name,
+			    so->cap, op->n_buckets);
+			return 0;
+		}
+		for (j = 0, nbits = 0; j < PT__GROUPS; j++)
+			nbits += (size_t)__builtin_popcountll(so->gbits[j]);
+		if (nbits != op->n_buckets ||
+		    so->gpos[PT__GROUPS] != op->n_buckets) {
+			printf("\n  %s: %zu bits, end %u, %zu buckets\n",
+			    op->name, nbits, so->gpos[PT__GROUPS],
+			    op->n_buckets);
+			return 0;
+		}
+		for (j = 0; j < op->n_buckets; j++) {
+			uint32_t x = op->buckets[j].index, g = x >> PT__GROUP_BITS;
+			uint64_t bit = (uint64_t)1 << (x & 63);
+
+			if (!(so->gbits[g] & bit) || (size_t)so->gpos[g] +
+			    (size_t)__builtin_popcountll(so->gbits[g] &
+			    (bit - 1)) != j) {
+				printf("\n  %s: bucket %u not at %zu\n",
+				    op->name, x, j);
+				return 0;
+			}
+		}
+		if (so->dgen != c->refreshes)
+			continue;
+		for (j = 0; j < so->dn; j++) {
+			const struct pt__bdelta *d = &c->dl[so->doff + j];
+
+			if (d->pos >= op->n_buckets ||
+			    op->buckets[d->pos].index != d->idx ||
+			    (j > 0 && d[-1].idx >= d->idx) || d->cnt == 0) {
+				printf("\n  %s: change %zu (bucket %u at %u) "
+				    "wrong\n", op->name, j, d->idx, d->pos);
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* A helper thread that stays alive (an exit would merge everything)         */
 /* ------------------------------------------------------------------------ */
@@ -228,6 +288,7 @@ test_replay_exact(void)
 	CU_ASSERT_EQUAL(c.replayed, OPS);
 	CU_ASSERT_EQUAL(c.merged, 0);
 	CU_ASSERT(same_as_full(&c));
+	CU_ASSERT(cache_consistent(&c));
 
 	/* Nothing happened. */
 	ver0 = c.ver[0];
@@ -253,6 +314,47 @@ test_replay_exact(void)
  * batch of identical events, and the operation is merged from its buckets
  * (and replayed again afterwards).
  */
+/*
+ * Buckets coming into a filling histogram, round after round: a few new
+ * ones or many (more than the lookups, one walk then), below, between and
+ * above the old ones, each round within the journal.  The cache's buckets,
+ * its group records and its change lists stay exact.
+ */
+static void
+test_inserts(void)
+{
+	struct pt__snapcache c;
+	uint64_t r = 42, ticks;
+	int i, round, e, n, ok = 1, consistent = 1;
+
+	memset(&c, 0, sizeof c);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	for (round = 0; round < 40; round++) {
+		for (i = 0; i < OPS; i++) {
+			/* 1 .. 31 events (the journal's 32 minus one). */
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			n = 1 + (int)((r >> 33) % (round % 3 == 2 ? 31 : 5));
+			for (e = 0; e < n; e++) {
+				r = r * 6364136223846793005ull +
+				    1442695040888963407ull;
+				/* 1 .. 2^20 ticks, log-uniform: ~900 buckets. */
+				ticks = (uint64_t)1 << ((r >> 40) % 20);
+				ticks += (r >> 20) % ticks;
+				rec(i, ticks);
+			}
+		}
+		CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+		ok &= same_as_full(&c);
+		consistent &= cache_consistent(&c);
+		if (!ok || !consistent)
+			break;
+	}
+	CU_ASSERT(ok);
+	CU_ASSERT(consistent);
+	CU_ASSERT(c.replayed > 0);
+	pt__snapcache_free(&c);
+}
+
 static void
 test_fallbacks(void)
 {
@@ -551,6 +653,7 @@ main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "replayed from the journals, exact", test_replay_exact },
+		{ "new buckets inserted, records exact", test_inserts },
 		{ "too many events or a batch: merged", test_fallbacks },
 		{ "two caches over the same slots", test_two_caches },
 		{ "a reset merges once", test_reset },
