@@ -332,9 +332,14 @@ struct pt__snapop {
 	 * bucket indexes) to its buckets.  lay names the layout of its
 	 * bucket array (which buckets, in which places): it changes when
 	 * buckets come or go, so that a copy made at the same lay has each
-	 * bucket where cur has it (0: none yet).
+	 * bucket where cur has it (0: none yet).  dlay is the layout the
+	 * changes start from: lay itself, or the one before when they
+	 * brought new buckets (the list then names every new bucket, with
+	 * its place in the new layout, and a copy at dlay can be brought to
+	 * lay by inserting them).
 	 */
 	uint64_t	lay;
+	uint64_t	dlay;
 	uint64_t	dgen;
 	/* Where each group of buckets starts in cur->ops[i].buckets, and
 	 * which of the group's 64 buckets it holds (bit b: bucket g * 64 +

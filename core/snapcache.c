@@ -410,6 +410,7 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 {
 	pt_op_stats *op = &c->cur->ops[i];
 	struct pt__bdelta *dl;
+	uint64_t lay0 = c->op[i].lay;
 	uint32_t dn = 0, k;
 	int rc = 0;
 
@@ -423,6 +424,7 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 	if (dl != NULL) {
 		c->op[i].dgen = c->refreshes;
 		c->op[i].dfrom = c->ver[i];
+		c->op[i].dlay = lay0;
 		c->op[i].doff = (uint32_t)c->dl_n;
 		c->op[i].dn = dn;
 		c->dl_n += dn;

@@ -161,9 +161,11 @@ struct pt__wire_tx {
 					   not the cache's) */
 	void		*scratch;	/* owned: the encoder's work space */
 	/* The last encode: operations sent from a cache's change lists,
-	 * and of those added to the copy in place (tests, benchmarks). */
+	 * of those added to the copy in place, and of those whose new
+	 * buckets were inserted into the copy (tests, benchmarks). */
 	size_t		 st_list;
 	size_t		 st_inplace;
+	size_t		 st_insert;
 };
 
 /* Receiver state of one connection: known names and the current totals. */

@@ -5,6 +5,8 @@
  */
 #include "codec.h"
 
+#include <malloc.h>
+
 /* ------------------------------------------------------------------------ */
 /* Snapshot encoder                                                          */
 /* ------------------------------------------------------------------------ */
@@ -96,11 +98,73 @@ bucket_changes(const pt_op_stats *o, const pt_op_stats *base,
 	return n;
 }
 
+/* How the encoder takes an operation's changes (list_mode()). */
+#define LIST_NONE	0	/* compares the buckets with the copy */
+#define LIST_COPY	1	/* from the cache's list; copies the buckets */
+#define LIST_INPLACE	2	/* from the list, added to the copy in place */
+#define LIST_INSERT	3	/* the same, the new buckets inserted */
+
 /*
- * The changes of op i when the cache c's last refresh listed them and the
- * viewer has the version they start from (struct pt__snapop): 1; or 2 when
- * the viewer's copy b has the cache's layout, so they are added to it in
- * place rather than the buckets copied; else 0 (compare the buckets).
+ * Brings b, a copy of n_old buckets at the layout a change list d (dn
+ * changes) starts from, to the list's layout of n buckets: the list's
+ * buckets the copy lacks are inserted at their places and the others get
+ * their counts added, from the back, so that only the buckets above the
+ * lowest new one move.  With apply 0 it only checks that the list and the
+ * copy agree, writing nothing.  Returns 1 when they do (b must then have
+ * room for n), 0 when not.
+ */
+static int
+insert_walk(pt_bucket *b, size_t n_old, size_t n,
+    const struct pt__bdelta *d, size_t dn, int apply)
+{
+	size_t i = n_old, o = n, k = dn;
+	const struct pt__bdelta *x;
+
+	if (n <= n_old || n - n_old > dn)
+		return 0;
+	/* o - i new buckets are still to come, below o. */
+	for (; k > 0 && o > i; k--) {
+		x = &d[k - 1];
+		while (i > 0 && b[i - 1].index > x->idx) {
+			o--;
+			i--;
+			if (apply)
+				b[o] = b[i];
+		}
+		o--;
+		if (i > 0 && b[i - 1].index == x->idx) {
+			i--;
+			if (apply) {
+				b[o] = b[i];
+				b[o].count += x->cnt;
+			}
+		} else if (apply) {
+			memset(&b[o], 0, sizeof b[o]);
+			b[o].index = x->idx;
+			b[o].count = x->cnt;
+		}
+		if (o != x->pos)
+			return 0;
+	}
+	if (o != i)
+		return 0;
+	/* Below the lowest new bucket nothing moved. */
+	for (; k > 0; k--) {
+		x = &d[k - 1];
+		if (x->pos >= i || b[x->pos].index != x->idx)
+			return 0;
+		if (apply)
+			b[x->pos].count += x->cnt;
+	}
+	return 1;
+}
+
+/*
+ * How to take the changes of op i (LIST_*): from the cache c's list when
+ * its last refresh made one and the viewer has the version it starts from
+ * (struct pt__snapop); then added to the viewer's copy b in place when that
+ * has the cache's layout, or with the new buckets inserted when it has the
+ * layout the list starts from, else the buckets are copied.
  */
 static int
 list_mode(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
@@ -112,19 +176,24 @@ list_mode(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
 
 	if (c == NULL || b == NULL || tx->sent_ver == NULL ||
 	    tx->sent_lay == NULL)
-		return 0;
+		return LIST_NONE;
 	so = &c->op[i];
 	if (so->dgen != c->refreshes || tx->sent_ver[i] != so->dfrom)
-		return 0;
-	if (so->lay == 0 || tx->sent_lay[i] != so->lay)
-		return 1;
-	/* Cheap, and the lines are those the commit writes. */
+		return LIST_NONE;
 	d = c->dl + so->doff;
-	for (k = 0; k < so->dn; k++)
-		if (d[k].pos >= b->n_buckets ||
-		    b->buckets[d[k].pos].index != d[k].idx)
-			return 1;
-	return 2;
+	/* The checks are cheap, and their lines those the commit writes. */
+	if (so->lay != 0 && tx->sent_lay[i] == so->lay) {
+		for (k = 0; k < so->dn; k++)
+			if (d[k].pos >= b->n_buckets ||
+			    b->buckets[d[k].pos].index != d[k].idx)
+				return LIST_COPY;
+		return LIST_INPLACE;
+	}
+	if (so->dlay != 0 && so->dlay != so->lay &&
+	    tx->sent_lay[i] == so->dlay && insert_walk(b->buckets,
+	    b->n_buckets, c->cur->ops[i].n_buckets, d, so->dn, 0))
+		return LIST_INSERT;
+	return LIST_COPY;
 }
 
 /* The changes of op i listed by the cache c, into ch; returns how many. */
@@ -236,9 +305,25 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		    tx->sent_ver == NULL || tx->sent_ver[i] != ver[i];
 		if (!p->send[i])
 			continue;
-		if (!full && i < n_prev && (p->list[i] = (uint8_t)list_mode(tx,
-		    c, i, &prev->ops[i])) == 2)
+		if (!full && i < n_prev)
+			p->list[i] = (uint8_t)list_mode(tx, c, i, &prev->ops[i]);
+		if (p->list[i] == LIST_INPLACE)
 			continue;	/* no copy: added to the viewer's */
+		if (p->list[i] == LIST_INSERT) {
+			/* No copy either: room in the viewer's for the new
+			 * buckets (a quarter more, for those to come). */
+			pt_op_stats *d = &prev->ops[i];
+			pt_bucket *nb;
+
+			if (malloc_usable_size(d->buckets) <
+			    o->n_buckets * sizeof *d->buckets) {
+				if ((nb = reallocarray(d->buckets, o->n_buckets +
+				    o->n_buckets / 4, sizeof *nb)) == NULL)
+					return PT_ENOMEM;
+				d->buckets = nb;
+			}
+			continue;
+		}
 		if ((rc = op_check(o)) != 0)
 			return rc;
 		if (o->n_buckets > 0 && (p->buckets[i] =
@@ -294,18 +379,25 @@ prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 
 		if (!p->send[i])
 			continue;
-		if (p->list[i] == 2) {
-			/* The changes land in buckets the copy has. */
+		if (p->list[i] == LIST_INPLACE || p->list[i] == LIST_INSERT) {
+			/* The changes land in buckets the copy has, or new
+			 * ones inserted (list_mode() checked it can be). */
 			name = d->name;
 			kb = d->buckets;
 			kn = d->n_buckets;
 			*d = s->ops[i];
 			d->name = name;
 			d->buckets = kb;
-			d->n_buckets = kn;
 			dl = c->dl + c->op[i].doff;
-			for (k = 0; k < c->op[i].dn; k++)
-				kb[dl[k].pos].count += dl[k].cnt;
+			if (p->list[i] == LIST_INSERT) {
+				(void)insert_walk(kb, kn, s->ops[i].n_buckets,
+				    dl, c->op[i].dn, 1);
+				tx->sent_lay[i] = c->op[i].lay;
+			} else {
+				d->n_buckets = kn;
+				for (k = 0; k < c->op[i].dn; k++)
+					kb[dl[k].pos].count += dl[k].cnt;
+			}
 			tx->sent_ver[i] = ver[i];
 			continue;
 		}
@@ -433,7 +525,7 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		pt__put_str(&e, s->counters[i].name);
 
 	/* Operations: count them first, then write them. */
-	tx->st_list = tx->st_inplace = 0;
+	tx->st_list = tx->st_inplace = tx->st_insert = 0;
 	nchanged = 0;
 	for (i = 0; i < s->n_ops; i++) {
 		const pt_op_stats *b = !full && i < tx->prev->n_ops ?
@@ -477,8 +569,9 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 			pt__put_i64(&e, (int64_t)dmin);
 		if (dmax != 0)
 			pt__put_i64(&e, (int64_t)dmax);
-		tx->st_list += prep.list[i] != 0;
-		tx->st_inplace += prep.list[i] == 2;
+		tx->st_list += prep.list[i] != LIST_NONE;
+		tx->st_inplace += prep.list[i] == LIST_INPLACE;
+		tx->st_insert += prep.list[i] == LIST_INSERT;
 		rc = pt__put_buckets(&e, ch, nch, dcount, b, sc);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;

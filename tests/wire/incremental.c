@@ -220,12 +220,13 @@ cl_thread(void *arg)
  * One step of test_change_lists(): a refresh, then the snapshot to the
  * viewer tx[1] through the cache's lists and its comparing twin tx[0]
  * (cache_send()).  Unless a late calibration step merged everything, the
- * frame must carry n operations, of which tx[1] sent list from the lists
- * and inplace of those in place; returns whether that was checked.
+ * frame must carry n operations, of which tx[1] sent list from the lists,
+ * inplace of those added to its copy in place and insert with new buckets
+ * inserted into it; returns whether that was checked.
  */
 static int
 cl_step(struct pt__snapcache *c, struct pt__wire_tx *tx,
-    struct pt__wire_rx *rx, int n, size_t list, size_t inplace)
+    struct pt__wire_rx *rx, int n, size_t list, size_t inplace, size_t insert)
 {
 	CU_ASSERT_FATAL(pt__snapshot_refresh(c) == 0);
 	if (c->merged != 0) {
@@ -236,13 +237,14 @@ cl_step(struct pt__snapcache *c, struct pt__wire_tx *tx,
 	CU_ASSERT_EQUAL(c->replayed, (size_t)n);
 	CU_ASSERT_EQUAL(tx[1].st_list, list);
 	CU_ASSERT_EQUAL(tx[1].st_inplace, inplace);
+	CU_ASSERT_EQUAL(tx[1].st_insert, insert);
 	return 1;
 }
 
 /*
  * The encoder takes the changes of operations the cache updated from the
  * journals from its lists: added in place to the viewer's copy when that
- * has the cache's layout, copied when new buckets came, not used by a
+ * has the cache's layout, inserted into it when new buckets came, not used by a
  * viewer that missed a refresh; the frames are byte for byte those of the
  * comparing encoder, and decode to the cache's snapshot.
  */
@@ -281,12 +283,12 @@ test_change_lists(void)
 	/* The same buckets again: in place. */
 	cl_record(&cl_sites[0], d1, 3, 4);
 	cl_record(&cl_sites[1], d1 + 1, 1, 1);
-	checked += cl_step(&c, tx, rx, 2, 2, 2);
+	checked += cl_step(&c, tx, rx, 2, 2, 2, 0);
 
-	/* New buckets: from the lists, copied. */
+	/* New buckets: from the lists, inserted into the copy. */
 	cl_record(&cl_sites[0], d2, 2, 1);
 	cl_record(&cl_sites[2], d1, 1, 1);
-	checked += cl_step(&c, tx, rx, 2, 2, 1);
+	checked += cl_step(&c, tx, rx, 2, 2, 1, 1);
 
 	/* The copy has the new layout: in place again.  Another thread's
 	 * slots too. */
@@ -298,7 +300,7 @@ test_change_lists(void)
 	cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], 2);
 	cl_record(&cl_sites[0], d2, 2, 2);
 	cl_record(&cl_sites[1], d1, 3, 1);
-	checked += cl_step(&c, tx, rx, 2, 2, 2);
+	checked += cl_step(&c, tx, rx, 2, 2, 2, 0);
 
 	/* A viewer that missed refreshes (its copy is older than where the
 	 * lists start) compares, and sends what its twin sends. */
@@ -314,7 +316,7 @@ test_change_lists(void)
 	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
 	cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
 	cl_record(&cl_sites[1], d1, 3, 1);
-	checked += cl_step(&c, tx, rx, 1, 1, 1);
+	checked += cl_step(&c, tx, rx, 1, 1, 1, 0);
 	/* A merge of everything (a late calibration step) skips a check;
 	 * not all of them. */
 	printf("(%d of 4 steps checked) ", checked);
@@ -327,8 +329,93 @@ test_change_lists(void)
 	}
 }
 
+/* The viewer's copy tx->prev has the operations of s: figures, buckets. */
+static int
+copy_equal(const pt_snapshot *s, const pt_snapshot *copy)
+{
+	size_t i, j;
+
+	if (copy == NULL || s->n_ops != copy->n_ops)
+		return 0;
+	for (i = 0; i < s->n_ops; i++) {
+		const pt_op_stats *x = &s->ops[i], *y = &copy->ops[i];
+
+		if (x->count != y->count || x->total_ns != y->total_ns ||
+		    x->min_ns != y->min_ns || x->max_ns != y->max_ns ||
+		    x->n_buckets != y->n_buckets)
+			return 0;
+		for (j = 0; j < x->n_buckets; j++)
+			if (x->buckets[j].index != y->buckets[j].index ||
+			    x->buckets[j].count != y->buckets[j].count)
+				return 0;
+	}
+	return 1;
+}
+
+static pt_site rnd_sites[4] = {
+	PT_SITE_INIT("rnd.a", PT_KIND_OP),
+	PT_SITE_INIT("rnd.b", PT_KIND_OP),
+	PT_SITE_INIT("rnd.c", PT_KIND_OP),
+	PT_SITE_INIT("rnd.d", PT_KIND_OP),
+};
+
+/*
+ * Histograms filling up, round after round (1 to 20 events an operation,
+ * log-uniform from 1 ns to 1 ms: new buckets below, between and above the
+ * old ones): the viewer fed from the cache's lists gets the same bytes as
+ * its comparing twin, and its copy stays the cache's snapshot, whether
+ * the changes were added in place or inserted.  A second pair of viewers
+ * skips every third round (its copy lags: the buckets are compared).
+ */
+static void
+test_insert_rounds(void)
+{
+	struct pt__snapcache c;
+	struct pt__wire_tx tx[4];
+	struct pt__wire_rx rx[4];
+	uint64_t r = 7, d;
+	size_t inserted = 0, inplace = 0;
+	int i, k, round, n, same = 1;
+
+	memset(&c, 0, sizeof c);
+	for (i = 0; i < 4; i++) {
+		pt__wire_tx_init(&tx[i]);
+		pt__wire_rx_init(&rx[i]);
+	}
+	for (round = 0; round < 120; round++) {
+		for (i = 0; i < 4; i++) {
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			n = 1 + (int)((r >> 33) % 20);
+			for (k = 0; k < n; k++) {
+				r = r * 6364136223846793005ull +
+				    1442695040888963407ull;
+				d = (uint64_t)1 << ((r >> 40) % 20);
+				pt_record_ns(&rnd_sites[i], d + (r >> 8) % d);
+			}
+		}
+		CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+		cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
+		if (round % 3 != 2)
+			cache_send(&c, &tx[3], &rx[3], &tx[2], &rx[2], -1);
+		inserted += tx[1].st_insert;
+		inplace += tx[1].st_inplace;
+		same &= copy_equal(c.cur, tx[1].prev);
+		if (round % 3 != 2)
+			same &= copy_equal(c.cur, tx[2].prev);
+	}
+	CU_ASSERT(same);
+	CU_ASSERT(inserted > 0);
+	printf("(%zu inserted, %zu in place) ", inserted, inplace);
+	pt__snapcache_free(&c);
+	for (i = 0; i < 4; i++) {
+		pt__wire_tx_done(&tx[i]);
+		pt__wire_rx_done(&rx[i]);
+	}
+}
+
 const struct cunit_test incremental_tests[] = {
 	{ "incremental snapshots", test_incremental },
 	{ "change lists of the agent's cache", test_change_lists },
+	{ "new buckets inserted into the viewer's copy", test_insert_rounds },
 	{ NULL, NULL }
 };
