@@ -338,16 +338,63 @@ read_frame(int fd, struct pt__buf *in, size_t consumed, uint16_t *type,
 }
 
 #define WATCH_OPS_MAX	256	/* operations the breakdown covers */
+#define INFO_ALPHA	0.5	/* the model's pseudo-count per bucket */
+
+/*
+ * The information in o's bucket changes since p, in bytes: minus log2 of
+ * their multinomial probability, given their number (the count delta,
+ * sent apart) and a distribution predicted from p's buckets (each bucket's
+ * share, INFO_ALPHA added to every bucket from 10 below the lowest used to
+ * 10 above the highest).  What an ideal arithmetic coder of that model
+ * would spend on them; a floor for any coder that predicts an operation
+ * from its own history alone.
+ */
+static double
+op_info_bytes(const pt_op_stats *o, const pt_op_stats *p)
+{
+	static double base[PT_HIST_BUCKETS], cnt[PT_HIST_BUCKETS];
+	double sum = 0, bits = 0, n = 0, k;
+	int lo = PT_HIST_BUCKETS, hi = -1, j;
+	size_t b;
+
+	memset(base, 0, sizeof base);
+	memset(cnt, 0, sizeof cnt);
+	for (b = 0; b < p->n_buckets; b++) {
+		base[p->buckets[b].index] = (double)p->buckets[b].count;
+		sum += (double)p->buckets[b].count;
+	}
+	for (b = 0; b < o->n_buckets; b++)
+		cnt[o->buckets[b].index] = (double)o->buckets[b].count -
+		    base[o->buckets[b].index];
+	for (j = 0; j < PT_HIST_BUCKETS; j++)
+		if (base[j] > 0 || cnt[j] > 0) {
+			lo = j < lo ? j : lo;
+			hi = j;
+		}
+	if (hi < 0)
+		return 0;
+	lo = lo >= 10 ? lo - 10 : 0;
+	hi = hi + 10 < PT_HIST_BUCKETS ? hi + 10 : PT_HIST_BUCKETS - 1;
+	k = hi - lo + 1;
+	for (j = lo; j <= hi; j++) {
+		n += cnt[j];
+		bits += lgamma(cnt[j] + 1) / M_LN2 - cnt[j] *
+		    log2((base[j] + INFO_ALPHA) / (sum + INFO_ALPHA * k));
+	}
+	bits -= lgamma(n + 1) / M_LN2;
+	return bits / 8;
+}
 
 /*
  * --verbose: encodes s again with tx (as the agent would, against the
  * previous snapshot) and, when count, adds each changed op's bytes, events
- * and the bytes of the counters to the breakdown.
+ * and information (op_info_bytes()), and the bytes of the counters, to the
+ * breakdown.
  */
 static void
 watch_reencode(struct pt__wire_tx *tx, struct pt__buf *re, pt_snapshot *s,
     int count, uint64_t *op_b, uint64_t *op_n, uint64_t *op_ev,
-    uint64_t *bytes, uint64_t *ctr_bytes)
+    double *op_info, uint64_t *bytes, uint64_t *ctr_bytes)
 {
 	pt_snapshot *c;
 
@@ -362,22 +409,7 @@ watch_reencode(struct pt__wire_tx *tx, struct pt__buf *re, pt_snapshot *s,
 		op_n[i]++;
 		op_ev[i] += o->count - p->count;
 		op_b[i] += op_bytes(tx, s, i);
-		if (getenv("INFO")) {
-			/* multinomial information of the bucket changes, p from
-			 * the previous buckets with additive smoothing */
-			static double cnt[PT_HIST_BUCKETS], base[PT_HIST_BUCKETS];
-			double a = atof(getenv("INFO")), S = 0, bits = 0, n = 0;
-			memset(cnt, 0, sizeof cnt); memset(base, 0, sizeof base);
-			for (size_t j = 0; j < p->n_buckets; j++) { base[p->buckets[j].index] = (double)p->buckets[j].count; S += base[p->buckets[j].index]; }
-			for (size_t j = 0; j < o->n_buckets; j++) cnt[o->buckets[j].index] = (double)o->buckets[j].count - base[o->buckets[j].index];
-			int lo = 2000, hi = -1;
-			for (int j = 0; j < PT_HIST_BUCKETS; j++) if (base[j] > 0 || cnt[j] > 0) { if (j < lo) lo = j; if (j > hi) hi = j; }
-			lo -= 10; hi += 10; if (lo < 0) lo = 0; if (hi >= PT_HIST_BUCKETS) hi = PT_HIST_BUCKETS - 1;
-			double K = hi - lo + 1;
-			for (int j = lo; j <= hi; j++) { n += cnt[j]; bits += lgamma(cnt[j] + 1) / log(2); bits -= cnt[j] * log2((base[j] + a) / (S + a * K)); }
-			bits -= lgamma(n + 1) / log(2);
-			fprintf(stderr, "%s %.0f events: %.1f bytes info, %zu sent\n", o->name, n, bits / 8, op_bytes(tx, s, i));
-		}
+		op_info[i] += op_info_bytes(o, p);
 	}
 	if (count) {
 		/* The counters' part: s with the previous ops. */
@@ -426,6 +458,7 @@ watch_main(pid_t pid, int interval_ms, int count)
 	pt_snapshot *prev = NULL, *snap;
 	uint64_t op_b[WATCH_OPS_MAX] = { 0 }, op_n[WATCH_OPS_MAX] = { 0 };
 	uint64_t op_ev[WATCH_OPS_MAX] = { 0 }, re_bytes = 0, ctr_bytes = 0;
+	double op_info[WATCH_OPS_MAX] = { 0 }, info = 0, sent = 0;
 	char dir[sizeof sa.sun_path], err[256];
 	uint64_t bytes = 0, changed = 0, ctr_changed = 0;
 	const uint8_t *payload;
@@ -474,7 +507,7 @@ watch_main(pid_t pid, int interval_ms, int count)
 		}
 		if (g_verbose)
 			watch_reencode(&tx, &re, snap, k > 0, op_b, op_n, op_ev,
-			    &re_bytes, &ctr_bytes);
+			    op_info, &re_bytes, &ctr_bytes);
 		pt_snapshot_free(prev);
 		prev = snap;
 	}
@@ -491,16 +524,23 @@ watch_main(pid_t pid, int interval_ms, int count)
 	    (double)ctr_changed / count);
 	for (size_t i = 0; g_verbose && i < prev->n_ops && i < WATCH_OPS_MAX;
 	    i++)
-		if (op_n[i] > 0)
+		if (op_n[i] > 0) {
 			comment("  %-24s changed in %3.0f %% of the snapshots; "
-			    "then %8.1f events, %6.1f bytes (%.2f bits/event)",
-			    prev->ops[i].name, 100.0 * (double)op_n[i] / count,
+			    "then %8.1f events, %6.1f bytes (%.2f bits/event), "
+			    "information %6.1f", prev->ops[i].name,
+			    100.0 * (double)op_n[i] / count,
 			    (double)op_ev[i] / (double)op_n[i],
 			    (double)op_b[i] / (double)op_n[i],
-			    8.0 * (double)op_b[i] / (double)op_ev[i]);
+			    8.0 * (double)op_b[i] / (double)op_ev[i],
+			    op_info[i] / (double)op_n[i]);
+			info += op_info[i] / count;
+			sent += (double)op_b[i] / count;
+		}
 	if (g_verbose)
-		comment("  encoded again here: %.0f bytes a snapshot, of which "
-		    "%.1f for the counters", (double)re_bytes / count,
+		comment("  encoded again here: %.0f bytes a snapshot: %.1f for "
+		    "the operations (their bucket changes' information: "
+		    "%.1f), %.1f for the counters, the rest the header",
+		    (double)re_bytes / count, sent, info,
 		    (double)ctr_bytes / count);
 	pt__wire_tx_done(&tx);
 	pt__buf_free(&re);
