@@ -234,7 +234,7 @@ hist_kib(void)
 	uint64_t groups = 0;
 	uint32_t n = pt__site_count(PT_KIND_OP);
 
-	pthread_mutex_lock(&pt__lock);
+	pt__lock_threads();
 	LIST_FOREACH(t, &pt__threads, entry) {
 		for (uint32_t id = 1; id <= n; id++) {
 			struct pt__op_slot *sl = pt__slot_peek(t, id);
@@ -244,7 +244,7 @@ hist_kib(void)
 				    PT__LOAD(&sl->groups));
 		}
 	}
-	pthread_mutex_unlock(&pt__lock);
+	pt__unlock_threads();
 	return (double)groups * (sizeof(uint64_t) << PT__GROUP_BITS) / 1024.0;
 }
 

@@ -197,6 +197,10 @@ struct pt__thread {
 	 * new slot.
 	 */
 	uint64_t		 rd_owner;
+	/* Next in the stacks of records that joined, and that left, while
+	 * a snapshot held pt__lock (thread.c): a record can be in both. */
+	struct pt__thread	*pend_join;
+	struct pt__thread	*pend_leave;
 	uint64_t		 rd_seen[PT_SITES_MAX + 1];	/* by op id */
 };
 #define PT__SEEN_BAD		UINT64_MAX
@@ -208,6 +212,19 @@ extern struct pt__thread_list pt__threads;	/* under pt__lock */
 /* Moves whenever a thread joins or leaves pt__threads.  Under pt__lock. */
 extern uint64_t pt__threads_gen;
 
+/*
+ * Take pt__lock and bring pt__threads up to date.  A thread that starts or
+ * exits while pt__lock is held for long (_long: a snapshot or a reset,
+ * milliseconds with thousands of operations) does not wait for it but
+ * leaves its record on a stack, which the next holder takes in (a new
+ * record listed, an exited one folded into the retired totals); one that
+ * finds it held briefly (another thread starting, say) waits, and so
+ * reuses kept records.  Every holder that reads pt__threads or the retired
+ * totals takes the lock through these; pt__unlock_threads() releases it.
+ */
+void		pt__lock_threads(void);
+void		pt__lock_threads_long(void);
+void		pt__unlock_threads(void);
 struct pt__op_slot *pt__slot_get(uint32_t id);	/* slow path */
 int64_t		*pt__ctr_get(uint32_t id);	/* slow path */
 void		 pt__thread_init(void);

@@ -502,7 +502,7 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 
 	pt__init();
 	tick_ns = pt__clock_tick_ns();
-	pthread_mutex_lock(&pt__lock);
+	pt__lock_threads_long();
 	if (c->id == 0)
 		c->id = ++last_id;
 	n_ops = pt__site_count(PT_KIND_OP);
@@ -620,7 +620,7 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 	}
 	pt__snapshot_times(s);
 out:
-	pthread_mutex_unlock(&pt__lock);
+	pt__unlock_threads();
 	if (c->cur != NULL)
 		snapcache_process(c);
 	return rc;

@@ -274,7 +274,7 @@ pt_reset(void)
 	uint64_t ep;
 
 	pt__init();
-	pthread_mutex_lock(&pt__lock);
+	pt__lock_threads_long();
 	ep = pt__g.epoch;
 	n = pt__site_count(PT_KIND_OP);
 	for (id = 1; id <= n; id++) {
@@ -294,7 +294,7 @@ pt_reset(void)
 	 * min/max never include an event counted before the reset. */
 	__atomic_store_n(&pt__g.epoch, ep + 1, __ATOMIC_RELEASE);
 	reset_ns = pt__mono_ns();
-	pthread_mutex_unlock(&pt__lock);
+	pt__unlock_threads();
 	return 0;
 }
 
@@ -524,11 +524,11 @@ pt_snapshot_take(pt_snapshot **out)
 	*out = NULL;
 	pt__init();
 	tick_ns = pt__clock_tick_ns();
-	pthread_mutex_lock(&pt__lock);
+	pt__lock_threads_long();
 	n_ops = pt__site_count(PT_KIND_OP);
 	n_ctr = pt__site_count(PT_KIND_COUNTER);
 	if ((s = pt__snapshot_alloc(n_ops, n_ctr)) == NULL) {
-		pthread_mutex_unlock(&pt__lock);
+		pt__unlock_threads();
 		return PT_ENOMEM;
 	}
 	ep = pt__g.epoch;
@@ -558,7 +558,7 @@ pt_snapshot_take(pt_snapshot **out)
 			rc = PT_ENOMEM;
 	}
 	pt__snapshot_times(s);
-	pthread_mutex_unlock(&pt__lock);
+	pt__unlock_threads();
 	if (rc != 0) {
 		pt_snapshot_free(s);
 		return rc;

@@ -35,6 +35,11 @@ static struct pt__thread_list	free_records =
     LIST_HEAD_INITIALIZER(free_records);
 static size_t			n_live, n_free;
 static pthread_key_t		exit_key;
+/* Records of threads that started, and that exited, while a snapshot held
+ * pt__lock, until the next holder takes them in (threads_sync()). */
+static struct pt__thread	*joining, *leaving;
+/* Set while pt__lock is held for long (pt__lock_threads_long()). */
+static int			 lock_long;
 
 /* Maps a zeroed record; NULL when out of memory. */
 static struct pt__thread *
@@ -65,16 +70,36 @@ record_free(struct pt__thread *t)
 	munmap(t, sizeof *t);
 }
 
-/*
- * Called by pthreads when a thread with a record exits: folds its statistics
- * into the retired totals and keeps the record for the next thread.
- */
+/* Pushes t on a stack of records, linked by *link (lock-free). */
 static void
-thread_exit(void *arg)
+pend_push(struct pt__thread **head, struct pt__thread *t,
+    struct pt__thread **link)
 {
-	struct pt__thread *t = arg;
+	struct pt__thread *h = __atomic_load_n(head, __ATOMIC_RELAXED);
 
-	pthread_mutex_lock(&pt__lock);
+	do
+		*link = h;
+	while (!__atomic_compare_exchange_n(head, &h, t, 1, __ATOMIC_RELEASE,
+	    __ATOMIC_RELAXED));
+}
+
+/* Lists a new thread's record t.  Under pt__lock. */
+static void
+thread_join(struct pt__thread *t)
+{
+	LIST_INSERT_HEAD(&pt__threads, t, entry);
+	pt__threads_gen++;
+	n_live++;
+}
+
+/*
+ * Folds the statistics of an exited thread's record t into the retired
+ * totals and unlists it; keeps it for the next thread, or returns it to be
+ * freed.  Under pt__lock.
+ */
+static struct pt__thread *
+thread_leave(struct pt__thread *t)
+{
 	pt__retire_thread(t);
 	LIST_REMOVE(t, entry);
 	pt__threads_gen++;
@@ -82,12 +107,94 @@ thread_exit(void *arg)
 	if (n_free < FREE_RECORDS_MAX) {
 		LIST_INSERT_HEAD(&free_records, t, entry);
 		n_free++;
-		t = NULL;
+		return NULL;
 	}
+	return t;
+}
+
+/* Takes in the records that joined or left meanwhile.  Under pt__lock. */
+static void
+threads_sync(void)
+{
+	struct pt__thread *l, *j, *t;
+
+	if (__atomic_load_n(&leaving, __ATOMIC_RELAXED) == NULL &&
+	    __atomic_load_n(&joining, __ATOMIC_RELAXED) == NULL)
+		return;
+	/* Leaving first: a record that left joined before it did, so its
+	 * join is in the stack taken after (or it was listed already). */
+	l = __atomic_exchange_n(&leaving, NULL, __ATOMIC_ACQUIRE);
+	j = __atomic_exchange_n(&joining, NULL, __ATOMIC_ACQUIRE);
+	for (; j != NULL; j = t) {
+		t = j->pend_join;
+		thread_join(j);
+	}
+	for (; l != NULL; l = t) {
+		t = l->pend_leave;
+		if ((j = thread_leave(l)) != NULL)
+			record_free(j);
+	}
+}
+
+void
+pt__lock_threads(void)
+{
+	pthread_mutex_lock(&pt__lock);
+	threads_sync();
+}
+
+void
+pt__lock_threads_long(void)
+{
+	pt__lock_threads();
+	__atomic_store_n(&lock_long, 1, __ATOMIC_RELAXED);
+}
+
+void
+pt__unlock_threads(void)
+{
+	__atomic_store_n(&lock_long, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&pt__lock);
+}
+
+/*
+ * Takes pt__lock for a thread starting or exiting, unless a snapshot or a
+ * reset holds it (then 0: the caller defers).  A holder that has just
+ * taken it and not yet said it will hold it long is waited for.
+ */
+static int
+lock_unless_long(void)
+{
+	if (pthread_mutex_trylock(&pt__lock) != 0) {
+		if (__atomic_load_n(&lock_long, __ATOMIC_RELAXED))
+			return 0;
+		pthread_mutex_lock(&pt__lock);
+	}
+	threads_sync();
+	return 1;
+}
+
+/*
+ * Called by pthreads when a thread with a record exits: folds its statistics
+ * into the retired totals and keeps the record for the next thread.  While
+ * a snapshot holds pt__lock the record waits on the leaving stack instead:
+ * the thread's statistics are complete, and every reader takes them in
+ * first.
+ */
+static void
+thread_exit(void *arg)
+{
+	struct pt__thread *t = arg;
+
+	pt__self = NULL;
+	if (!lock_unless_long()) {
+		pend_push(&leaving, t, &t->pend_leave);
+		return;
+	}
+	t = thread_leave(t);
 	pthread_mutex_unlock(&pt__lock);
 	if (t != NULL)
 		record_free(t);
-	pt__self = NULL;
 }
 
 void
@@ -117,19 +224,25 @@ thread_get(void)
 	if (PT__LIKELY(t != NULL))
 		return t;
 	pt__init();
-	pthread_mutex_lock(&pt__lock);
-	if ((t = LIST_FIRST(&free_records)) != NULL) {
-		LIST_REMOVE(t, entry);
-		n_free--;
-	} else if ((t = record_new()) == NULL) {
+	if (!lock_unless_long()) {
+		/* A snapshot is being taken: a new record, listed by the
+		 * next holder, rather than a wait. */
+		if ((t = record_new()) == NULL)
+			return NULL;
+		t->tid = gettid();
+		pend_push(&joining, t, &t->pend_join);
+	} else {
+		if ((t = LIST_FIRST(&free_records)) != NULL) {
+			LIST_REMOVE(t, entry);
+			n_free--;
+		} else if ((t = record_new()) == NULL) {
+			pthread_mutex_unlock(&pt__lock);
+			return NULL;
+		}
+		t->tid = gettid();
+		thread_join(t);
 		pthread_mutex_unlock(&pt__lock);
-		return NULL;
 	}
-	LIST_INSERT_HEAD(&pt__threads, t, entry);
-	pt__threads_gen++;
-	n_live++;
-	pthread_mutex_unlock(&pt__lock);
-	t->tid = gettid();
 	pthread_setspecific(exit_key, t);
 	pt__self = t;
 	return t;
@@ -310,10 +423,10 @@ pt__slot_bytes(void)
 void
 pt__thread_stats(size_t *live, size_t *free_count)
 {
-	pthread_mutex_lock(&pt__lock);
+	pt__lock_threads();
 	if (live != NULL)
 		*live = n_live;
 	if (free_count != NULL)
 		*free_count = n_free;
-	pthread_mutex_unlock(&pt__lock);
+	pt__unlock_threads();
 }

@@ -126,8 +126,103 @@ test_10000_threads_keep_memory_bounded_and_counts_exact(void)
 	pt_snapshot_free(s);
 }
 
+#define HOLD_THREADS	8
+#define HOLD_EVENTS	100
+
+static pt_site hold_op = PT_SITE_INIT("thr.hold.op", PT_KIND_OP);
+static pt_site hold_ctr = PT_SITE_INIT("thr.hold.ctr", PT_KIND_COUNTER);
+static pthread_barrier_t hold_barrier;
+
+static void
+hold_record(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pt_scope sc = pt_scope_begin(&hold_op);
+
+		pt_scope_end(&sc);
+		pt_counter_add(&hold_ctr, 1);
+	}
+}
+
+/* Starts (its first event), records and exits. */
+static void *
+hold_worker(void *arg)
+{
+	(void)arg;
+	hold_record(HOLD_EVENTS);
+	return NULL;
+}
+
+/* Records (listed), then exits once released: two barriers. */
+static void *
+hold_early(void *arg)
+{
+	(void)arg;
+	hold_record(HOLD_EVENTS);
+	pthread_barrier_wait(&hold_barrier);
+	pthread_barrier_wait(&hold_barrier);
+	return NULL;
+}
+
+/*
+ * While a snapshot holds pt__lock for long (the agent's refresh of
+ * thousands of operations takes milliseconds), threads start, record and
+ * exit without waiting for it: their records wait on the library's stacks
+ * and the next holder takes them in.  Their events all count, and the
+ * records end up kept or freed as usual.
+ */
+static void
+test_threads_start_and_exit_during_a_snapshot(void)
+{
+	pthread_t th[HOLD_THREADS], early;
+	struct timespec deadline;
+	size_t live0, live1, free1;
+	int i, rc, waited = 0;
+	pt_snapshot *s;
+
+	pt__thread_stats(&live0, NULL);
+	pthread_barrier_init(&hold_barrier, NULL, 2);
+	CU_ASSERT_FATAL(pthread_create(&early, NULL, hold_early, NULL) == 0);
+	pthread_barrier_wait(&hold_barrier);	/* listed, recorded */
+
+	pt__lock_threads_long();	/* a snapshot being taken */
+	for (i = 0; i < HOLD_THREADS; i++)
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, hold_worker,
+		    NULL) == 0);
+	pthread_barrier_wait(&hold_barrier);	/* early exits meanwhile */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	for (i = 0; i < HOLD_THREADS; i++) {
+		rc = pthread_timedjoin_np(th[i], NULL, &deadline);
+		if (rc != 0) {
+			waited = 1;
+			break;
+		}
+	}
+	if (!waited)
+		waited = pthread_timedjoin_np(early, NULL, &deadline) != 0;
+	pt__unlock_threads();
+	CU_ASSERT(!waited);	/* a thread waited for the lock */
+	if (waited) {
+		for (; i < HOLD_THREADS; i++)
+			pthread_join(th[i], NULL);
+		pthread_join(early, NULL);
+	}
+	pthread_barrier_destroy(&hold_barrier);
+
+	s = snap_take();
+	CHECK_U64_EQ(snap_op(s, "thr.hold.op")->count,
+	    (uint64_t)(HOLD_THREADS + 1) * HOLD_EVENTS);
+	CHECK_I64_EQ(ctr_value(s, "thr.hold.ctr"),
+	    (int64_t)(HOLD_THREADS + 1) * HOLD_EVENTS);
+	pt_snapshot_free(s);
+	pt__thread_stats(&live1, &free1);
+	CHECK_U64_EQ(live1, live0);
+}
+
 const struct test_def thread_tests[] = {
 	TEST(test_thread_statistics_survive_its_exit),
+	TEST(test_threads_start_and_exit_during_a_snapshot),
 	TEST(test_10000_threads_keep_memory_bounded_and_counts_exact),
 	{ NULL, NULL }
 };
