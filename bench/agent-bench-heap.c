@@ -18,69 +18,13 @@
 #define HEAP_SNAPSHOTS		50	/* measured, after the first */
 #define HEAP_SNAPSHOTS_QUICK	10
 
-static atomic_int	heap_phase;	/* 0 first snapshot, 1 measuring, 2 done */
-
-struct heap_viewer {
-	int	 n;		/* snapshots to measure */
-	double	 cpu_us;	/* the agent thread's CPU per snapshot */
-	double	 wall_s;	/* the measured time */
-	int	 ok;
-};
-
-/*
- * The viewer, on a thread of its own: subscribes to this process's agent at
- * HEAP_INTERVAL_MS and measures the agent thread's CPU time over n
- * snapshots after the first.
- */
-static void *
-heap_viewer_main(void *arg)
-{
-	struct heap_viewer *hv = arg;
-	struct pt__client *c;
-	struct pt__event ev;
-	char err[256];
-	uint64_t a0 = 0, a1, t0 = 0;
-	pid_t tid;
-	int got = -1;
-
-	if (pt__client_open(getpid(), 2000, &c, err, sizeof err) != 0) {
-		comment("note: cannot connect to the own agent: %s", err);
-		atomic_store(&heap_phase, 2);
-		return NULL;
-	}
-	if ((tid = find_thread(getpid(), "perftop-agent")) < 0 ||
-	    pt__client_subscribe(c, HEAP_INTERVAL_MS) != 0) {
-		pt__client_close(c);
-		atomic_store(&heap_phase, 2);
-		return NULL;
-	}
-	while (got < hv->n && pt__client_next(c, 5000, &ev) == 1) {
-		if (ev.type != PT__EV_SNAPSHOT)
-			continue;
-		pt_snapshot_free(ev.snap);
-		if (got++ < 0) {	/* from the end of the first one */
-			a0 = thread_cpu_ns(tid);
-			t0 = now_ns();
-			atomic_store(&heap_phase, 1);
-		}
-	}
-	a1 = thread_cpu_ns(tid);
-	hv->wall_s = (double)(now_ns() - t0) / 1e9;
-	pt__client_close(c);
-	hv->ok = got >= hv->n && a0 != 0 && a1 >= a0;
-	if (hv->ok)
-		hv->cpu_us = (double)(a1 - a0) / 1e3 / hv->n;
-	atomic_store(&heap_phase, 2);
-	return NULL;
-}
-
 /* Part 3: the agent's CPU and the program's malloc stalls, large heap. */
 void
 part_heap(void)
 {
 	size_t nblocks = g_quick ? HEAP_BLOCKS_QUICK : HEAP_BLOCKS, i;
-	struct heap_viewer hv = { .n = g_quick ? HEAP_SNAPSHOTS_QUICK :
-	    HEAP_SNAPSHOTS };
+	struct own_viewer hv = { .n = g_quick ? HEAP_SNAPSHOTS_QUICK :
+	    HEAP_SNAPSHOTS, .interval_ms = HEAP_INTERVAL_MS };
 	void **blk = xcalloc(nblocks, sizeof *blk);
 	uint64_t t0, t, stall = 0, mallocs = 0;
 	struct mallinfo2 mi;
@@ -111,10 +55,10 @@ part_heap(void)
 
 	/* The agent starts with the first event. */
 	check("pt_record_ns", pt_record_ns(&site, 1000));
-	if (pthread_create(&th, NULL, heap_viewer_main, &hv) != 0)
+	if (pthread_create(&th, NULL, own_viewer_main, &hv) != 0)
 		die("pthread_create", strerror(errno));
 	/* The program: mallocs in the fragmented arena, each one timed. */
-	while ((ph = atomic_load(&heap_phase)) != 2) {
+	while ((ph = atomic_load(&hv.phase)) != 2) {
 		void *p;
 
 		/* The phase as the call starts: one that began before the

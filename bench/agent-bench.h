@@ -85,6 +85,21 @@ pt_site	*make_sites(const char *prefix, int n);
 pid_t	 find_thread(pid_t pid, const char *name);
 /* CPU time of thread tid of this process, in ns (schedstat), or 0. */
 uint64_t thread_cpu_ns(pid_t tid);
+/*
+ * A viewer of this process's own agent, run on a thread of its own
+ * (own_viewer_main()): subscribes at interval_ms and measures the agent
+ * thread's CPU time over n snapshots after the first.  phase is 0 until
+ * the first snapshot arrived, 1 while measuring, 2 once done.
+ */
+struct own_viewer {
+	int		 n;
+	int		 interval_ms;
+	atomic_int	 phase;
+	double		 cpu_us;	/* the agent's CPU per snapshot */
+	double		 wall_s;	/* the measured time */
+	int		 ok;
+};
+void	*own_viewer_main(void *arg);
 /* A comment line: whether figure name met its target. */
 void	 target_line(const char *name, double v, double target,
 	    const char *unit, int upper);
@@ -99,6 +114,8 @@ void	 part_snapshot(void);
 void	 part_bytes(void);
 /* agent-bench-heap.c: a viewer at 10 Hz in a large, fragmented heap. */
 void	 part_heap(void);
+/* agent-bench-threads.c: threads starting and exiting during snapshots. */
+void	 part_threads(void);
 /* agent-bench-bytes.c: --watch PID (the live agent's bytes). */
 int	 watch_main(pid_t pid, int interval_ms, int count);
 

@@ -13,8 +13,9 @@
  * never blocks on a viewer (non-blocking sockets, bounded buffers: a viewer
  * that falls too far behind is dropped), never prints, never exits the
  * process and records nothing into the statistics it serves.  The only lock
- * it takes is pt__lock, inside pt_snapshot_take() and pt_reset(); the hot
- * path takes none.
+ * it takes is pt__lock, inside its snapshot refresh, pt_snapshot_take()
+ * and pt_reset(); the hot path takes none, and threads that start or exit
+ * meanwhile do not wait for it (pt__lock_threads_long()).
  *
  * State shared with callers lives in pt__agent (agent.h) under its mu,
  * which the agent thread itself never takes: pt_agent_start() and
