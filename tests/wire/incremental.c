@@ -11,11 +11,28 @@ static pt_site inc_sites[3] = {
 };
 static pt_site inc_ctr = PT_SITE_INIT("inc.ctr", PT_KIND_COUNTER);
 
+/* Op x has the figures and buckets of y (names and percentiles aside). */
+static int
+op_same(const pt_op_stats *x, const pt_op_stats *y)
+{
+	size_t j;
+
+	if (x->count != y->count || x->total_ns != y->total_ns ||
+	    x->min_ns != y->min_ns || x->max_ns != y->max_ns ||
+	    x->n_buckets != y->n_buckets)
+		return 0;
+	for (j = 0; j < x->n_buckets; j++)
+		if (x->buckets[j].index != y->buckets[j].index ||
+		    x->buckets[j].count != y->buckets[j].count)
+			return 0;
+	return 1;
+}
+
 /* Operations and counters of a and b agree (times aside). */
 static int
 stats_equal(const pt_snapshot *a, const pt_snapshot *b)
 {
-	size_t i, j;
+	size_t i;
 
 	if (a->n_ops != b->n_ops || a->n_counters != b->n_counters ||
 	    a->reset_epoch != b->reset_epoch)
@@ -26,15 +43,9 @@ stats_equal(const pt_snapshot *a, const pt_snapshot *b)
 
 		/* The cache leaves the percentiles out. */
 		pt_op_stats_finish(&t, a->tick_ns);
-		if (strcmp(x->name, y->name) != 0 || x->count != y->count ||
-		    x->total_ns != y->total_ns || x->min_ns != y->min_ns ||
-		    x->max_ns != y->max_ns || t.p99_ns != y->p99_ns ||
-		    x->n_buckets != y->n_buckets)
+		if (strcmp(x->name, y->name) != 0 || !op_same(x, y) ||
+		    t.p99_ns != y->p99_ns)
 			return 0;
-		for (j = 0; j < x->n_buckets; j++)
-			if (x->buckets[j].index != y->buckets[j].index ||
-			    x->buckets[j].count != y->buckets[j].count)
-				return 0;
 	}
 	for (i = 0; i < a->n_counters; i++)
 		if (a->counters[i].value != b->counters[i].value)
@@ -333,22 +344,13 @@ test_change_lists(void)
 static int
 copy_equal(const pt_snapshot *s, const pt_snapshot *copy)
 {
-	size_t i, j;
+	size_t i;
 
 	if (copy == NULL || s->n_ops != copy->n_ops)
 		return 0;
-	for (i = 0; i < s->n_ops; i++) {
-		const pt_op_stats *x = &s->ops[i], *y = &copy->ops[i];
-
-		if (x->count != y->count || x->total_ns != y->total_ns ||
-		    x->min_ns != y->min_ns || x->max_ns != y->max_ns ||
-		    x->n_buckets != y->n_buckets)
+	for (i = 0; i < s->n_ops; i++)
+		if (!op_same(&s->ops[i], &copy->ops[i]))
 			return 0;
-		for (j = 0; j < x->n_buckets; j++)
-			if (x->buckets[j].index != y->buckets[j].index ||
-			    x->buckets[j].count != y->buckets[j].count)
-				return 0;
-	}
 	return 1;
 }
 
