@@ -78,16 +78,15 @@ changed_ops(const pt_snapshot *s, const pt_snapshot *prev)
 }
 
 /*
- * The bytes op i of s takes in a delta against prev: encodes a copy of prev
- * in which only op i is replaced by s's, and subtracts the bytes of an
- * empty delta.  A diagnosis (--verbose); tx is not changed.
+ * The bytes a change takes in a delta: mix is a copy of tx->prev with the
+ * change made (freed here), encoded against a copy of tx->prev, minus the
+ * bytes of an empty delta.  A diagnosis (--verbose); tx is not changed.
  */
 static size_t
-op_bytes(const struct pt__wire_tx *tx, const pt_snapshot *s, size_t i)
+change_bytes(const struct pt__wire_tx *tx, pt_snapshot *mix)
 {
 	struct pt__wire_tx t;
 	struct pt__buf buf;
-	pt_snapshot *mix;
 	size_t empty, one;
 
 	pt__buf_init(&buf, PT__FRAME_MAX);
@@ -95,32 +94,52 @@ op_bytes(const struct pt__wire_tx *tx, const pt_snapshot *s, size_t i)
 	t.sent_ver = NULL;	/* t's own */
 	t.sent_lay = NULL;
 	t.scratch = NULL;
-	if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL ||
-	    (mix = pt__snapshot_copy(tx->prev)) == NULL)
+	if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL)
 		die("copy", strerror(ENOMEM));
-	check("encode", pt__wire_encode_snapshot(&t, mix, &buf));
+	check("encode", pt__wire_encode_snapshot(&t, tx->prev, &buf));
 	empty = buf.len;
 	pt__buf_consume(&buf, buf.len);
-	free(mix->ops[i].buckets);
-	mix->ops[i].buckets = NULL;
-	mix->ops[i].n_buckets = 0;
-	mix->ops[i].count = s->ops[i].count;
-	mix->ops[i].total_ns = s->ops[i].total_ns;
-	mix->ops[i].min_ns = s->ops[i].min_ns;
-	mix->ops[i].max_ns = s->ops[i].max_ns;
-	if (s->ops[i].n_buckets > 0) {
-		mix->ops[i].buckets = xcalloc(s->ops[i].n_buckets,
-		    sizeof *mix->ops[i].buckets);
-		memcpy(mix->ops[i].buckets, s->ops[i].buckets,
-		    s->ops[i].n_buckets * sizeof *mix->ops[i].buckets);
-		mix->ops[i].n_buckets = s->ops[i].n_buckets;
-	}
 	check("encode", pt__wire_encode_snapshot(&t, mix, &buf));
 	one = buf.len;
 	pt_snapshot_free(mix);
 	pt__wire_tx_done(&t);
 	pt__buf_free(&buf);
 	return one - empty;
+}
+
+/* A copy of tx->prev. */
+static pt_snapshot *
+prev_copy(const struct pt__wire_tx *tx)
+{
+	pt_snapshot *c;
+
+	if ((c = pt__snapshot_copy(tx->prev)) == NULL)
+		die("copy", strerror(ENOMEM));
+	return c;
+}
+
+/* The bytes op i of s takes in a delta against tx->prev (change_bytes()). */
+static size_t
+op_bytes(const struct pt__wire_tx *tx, const pt_snapshot *s, size_t i)
+{
+	pt_snapshot *mix = prev_copy(tx);
+	pt_op_stats *d = &mix->ops[i];
+	const pt_op_stats *o = &s->ops[i];
+
+	free(d->buckets);
+	d->buckets = NULL;
+	d->n_buckets = 0;
+	d->count = o->count;
+	d->total_ns = o->total_ns;
+	d->min_ns = o->min_ns;
+	d->max_ns = o->max_ns;
+	if (o->n_buckets > 0) {
+		d->buckets = xcalloc(o->n_buckets, sizeof *d->buckets);
+		memcpy(d->buckets, o->buckets,
+		    o->n_buckets * sizeof *d->buckets);
+		d->n_buckets = o->n_buckets;
+	}
+	return change_bytes(tx, mix);
 }
 
 /* Buckets of o that differ from those of p. */
@@ -248,6 +267,26 @@ measure_bytes(struct rng *r, pt_site *sites, int n, int light)
 	return br;
 }
 
+/* The figures of one bytes run, named after tag. */
+static void
+bytes_figures(const char *tag, const struct bytes_run *br, int changed)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "bytes_per_changed_op_%s", tag);
+	figure(name, "%.1f", br->per_op);
+	snprintf(name, sizeof name, "bytes_per_changed_op_%s_ops_only", tag);
+	figure(name, "%.1f", br->per_op_ops_only);
+	snprintf(name, sizeof name, "bytes_per_changed_op_%s_list", tag);
+	figure(name, "%.1f", br->per_op_list);
+	snprintf(name, sizeof name, "bytes_per_snapshot_%s", tag);
+	figure(name, "%.0f", br->per_snapshot);
+	if (changed) {
+		snprintf(name, sizeof name, "changed_ops_per_snapshot_%s", tag);
+		figure(name, "%.1f", br->changed);
+	}
+}
+
 /* Part 2: bytes per changed operation, demo-like and light. */
 void
 part_bytes(void)
@@ -270,19 +309,9 @@ part_bytes(void)
 	    "new events per op per snapshot, %d snapshots", DEMO_OPS, per_s,
 	    BYTES_INTERVAL_S, g_intervals, BYTES_LIGHT_EVENTS, g_intervals);
 	demo = measure_bytes(&r, sites, g_intervals, 0);
-	figure("bytes_per_changed_op_demo", "%.1f", demo.per_op);
-	figure("bytes_per_changed_op_demo_ops_only", "%.1f",
-	    demo.per_op_ops_only);
-	figure("bytes_per_changed_op_demo_list", "%.1f", demo.per_op_list);
-	figure("bytes_per_snapshot_demo", "%.0f", demo.per_snapshot);
-	figure("changed_ops_per_snapshot_demo", "%.1f", demo.changed);
-
+	bytes_figures("demo", &demo, 1);
 	light = measure_bytes(&r, sites, g_intervals, 1);
-	figure("bytes_per_changed_op_light", "%.1f", light.per_op);
-	figure("bytes_per_changed_op_light_ops_only", "%.1f",
-	    light.per_op_ops_only);
-	figure("bytes_per_changed_op_light_list", "%.1f", light.per_op_list);
-	figure("bytes_per_snapshot_light", "%.0f", light.per_snapshot);
+	bytes_figures("light", &light, 0);
 
 	target_line("bytes_per_changed_op_demo", demo.per_op, BYTES_TARGET,
 	    "bytes", 1);
@@ -412,34 +441,16 @@ watch_reencode(struct pt__wire_tx *tx, struct pt__buf *re, pt_snapshot *s,
 		op_info[i] += op_info_bytes(o, p);
 	}
 	if (count) {
-		/* The counters' part: s with the previous ops. */
-		struct pt__wire_tx t = *tx;
-		size_t before;
-
-		t.sent_ver = NULL;
-		t.sent_lay = NULL;
-		t.scratch = NULL;
-		if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL ||
-		    (c = pt__snapshot_copy(tx->prev)) == NULL)
-			die("copy", strerror(ENOMEM));
-		check("encode", pt__wire_encode_snapshot(&t, c, re));
-		before = re->len;
-		pt__buf_consume(re, re->len);
+		/* The counters' part: s's counters with the previous ops. */
+		c = prev_copy(tx);
 		for (size_t i = 0; i < c->n_counters && i < s->n_counters; i++)
 			c->counters[i].value = s->counters[i].value;
-		check("encode", pt__wire_encode_snapshot(&t, c, re));
-		*ctr_bytes += re->len - before;
-		pt__buf_consume(re, re->len);
-		pt_snapshot_free(c);
-		pt__wire_tx_done(&t);
+		*ctr_bytes += change_bytes(tx, c);
 	}
-	if ((c = pt__snapshot_copy(s)) == NULL)
-		die("copy", strerror(ENOMEM));
-	check("encode", pt__wire_encode_snapshot(tx, c, re));
+	check("encode", pt__wire_encode_snapshot(tx, s, re));
 	if (count)
 		*bytes += re->len;
 	pt__buf_consume(re, re->len);
-	pt_snapshot_free(c);
 }
 
 /*

@@ -182,44 +182,17 @@ measure_work(int n, int full, uint64_t gap_ns)
 
 /*
  * The real thing: this process's own agent thread streaming to a client
- * subscribed at 10 ms; the agent thread's CPU time (schedstat) per snapshot
- * it sent.  Returns -1 when it cannot be measured.
+ * subscribed at 10 ms (own_viewer_main(), on this thread); the agent
+ * thread's CPU time (schedstat) per snapshot it sent.  Returns -1 when it
+ * cannot be measured.
  */
 static double
 measure_served(int n)
 {
-	struct pt__client *c;
-	struct pt__event ev;
-	char err[256];
-	uint64_t a0 = 0, a1;
-	pid_t tid;
-	int got = -1, rc;
+	struct own_viewer v = { .n = n, .interval_ms = 10 };
 
-	if (pt__client_open(getpid(), 2000, &c, err, sizeof err) != 0) {
-		comment("note: cannot connect to the own agent: %s", err);
-		return -1.0;
-	}
-	if ((tid = find_thread(getpid(), "perftop-agent")) < 0 ||
-	    pt__client_subscribe(c, 10) != 0) {
-		pt__client_close(c);
-		return -1.0;
-	}
-	while (got < n) {
-		rc = pt__client_next(c, 5000, &ev);
-		if (rc != 1)
-			break;
-		if (ev.type != PT__EV_SNAPSHOT)
-			continue;
-		pt_snapshot_free(ev.snap);
-		/* Count from the end of the first (full) snapshot. */
-		if (got++ < 0)
-			a0 = thread_cpu_ns(tid);
-	}
-	a1 = thread_cpu_ns(tid);
-	pt__client_close(c);
-	if (got < n || a0 == 0 || a1 < a0)
-		return -1.0;
-	return (double)(a1 - a0) / 1e3 / n;
+	own_viewer_main(&v);
+	return v.ok ? v.cpu_us : -1.0;
 }
 
 /*
