@@ -410,7 +410,6 @@ struct pt__snapcache {
 	size_t		 replayed;	/* last refresh: ops from the journals */
 	size_t		 merged;	/* and ops merged from the buckets */
 	uint64_t	 refreshes;	/* refreshes begun */
-	uint64_t	 heap_ns;	/* when cur's heap_bytes was read */
 	uint64_t	 name_ns;	/* when cur->process was read */
 	uint64_t	 laygen;	/* last layout handed out */
 	struct pt__bdelta *dl;		/* the last refresh's changes */
@@ -454,15 +453,15 @@ uint64_t	pt__memory_heap(void);
  * most 1/PT__HEAP_COST_RATIO of its time in it, and holds the program's
  * malloc arenas at most that share of the time, however large the heap.
  * The pacing is the process's, not a viewer's: viewers that come and go
- * (a dump a second, say) do not read it more often.  now: pt__mono_ns();
- * *at (may be NULL): when the figure returned was read.
+ * (a dump a second, say) do not read it more often.  now: pt__mono_ns().
  */
 #define PT__HEAP_EVERY_NS	(100 * 1000000ull)
 #define PT__HEAP_COST_RATIO	1000u
-uint64_t	pt__memory_heap_paced(uint64_t now, uint64_t *at);
+uint64_t	pt__memory_heap_paced(uint64_t now);
 /* How long after a reading that took cost_ns the next may be taken. */
 uint64_t	pt__heap_wait_ns(uint64_t cost_ns);
-/* When the paced figure may be read again (0: at once); tests. */
+/* When the paced figure may be read again (0: at once; it moves at each
+ * reading); tests. */
 uint64_t	pt__heap_next_ns(void);
 
 /* ------------------------------------------------------------------------ */

@@ -118,9 +118,9 @@ pt__heap_wait_ns(uint64_t cost_ns)
 	return w > PT__HEAP_EVERY_NS ? w : PT__HEAP_EVERY_NS;
 }
 
-/* The paced reading: its value, when it was taken and when the next may
- * be.  Relaxed atomics: two readers at once would only read twice. */
-static uint64_t heap_value, heap_at, heap_next;
+/* The paced reading: its value and when the next may be taken.  Relaxed
+ * atomics: two readers at once would only read twice. */
+static uint64_t heap_value, heap_next;
 
 uint64_t
 pt__heap_next_ns(void)
@@ -135,7 +135,7 @@ pt__heap_wait_end(void)
 }
 
 uint64_t
-pt__memory_heap_paced(uint64_t now, uint64_t *at)
+pt__memory_heap_paced(uint64_t now)
 {
 	uint64_t next = __atomic_load_n(&heap_next, __ATOMIC_RELAXED), v, end;
 
@@ -144,12 +144,9 @@ pt__memory_heap_paced(uint64_t now, uint64_t *at)
 		end = pt__mono_ns();
 		next = now + pt__heap_wait_ns(end > now ? end - now : 0);
 		__atomic_store_n(&heap_value, v, __ATOMIC_RELAXED);
-		__atomic_store_n(&heap_at, now, __ATOMIC_RELAXED);
 		__atomic_store_n(&heap_next, next < now ? UINT64_MAX : next,
 		    __ATOMIC_RELAXED);
 	}
-	if (at != NULL)
-		*at = __atomic_load_n(&heap_at, __ATOMIC_RELAXED);
 	return __atomic_load_n(&heap_value, __ATOMIC_RELAXED);
 }
 

@@ -113,6 +113,13 @@ sort_u16(uint16_t *v, size_t n)
 /* Distinct buckets looked up in their groups; more take one walk. */
 #define ADD_LOOKUPS_MAX	24
 
+/* Bucket x's bit in its group's mask (struct pt__snapop). */
+static inline uint64_t
+gbit(uint32_t x)
+{
+	return (uint64_t)1 << (x & (PT__GROUP_SUB - 1));
+}
+
 /* Notes where each group of 64 buckets starts in the buckets of op, and
  * which buckets each holds. */
 static void
@@ -125,25 +132,28 @@ gpos_build(struct pt__snapop *so, const pt_op_stats *op)
 		so->gpos[g] = (uint16_t)j;
 		while (j < op->n_buckets &&
 		    op->buckets[j].index < ((g + 1) << PT__GROUP_BITS)) {
-			so->gbits[g] |= (uint64_t)1 <<
-			    (op->buckets[j].index & (PT__GROUP_SUB - 1));
+			so->gbits[g] |= gbit(op->buckets[j].index);
 			j++;
 		}
 	}
 	so->gpos[PT__GROUPS] = (uint16_t)op->n_buckets;
 }
 
+/* How many of the buckets so describes come before bucket x. */
+static inline size_t
+gpos_rank(const struct pt__snapop *so, uint32_t x)
+{
+	return (size_t)so->gpos[x >> PT__GROUP_BITS] + (size_t)
+	    __builtin_popcountll(so->gbits[x >> PT__GROUP_BITS] & (gbit(x) - 1));
+}
+
 /* The place of bucket x in the buckets so describes, or -1: none. */
 static inline ssize_t
 gpos_find(const struct pt__snapop *so, uint32_t x)
 {
-	uint64_t bits = so->gbits[x >> PT__GROUP_BITS];
-	uint64_t bit = (uint64_t)1 << (x & (PT__GROUP_SUB - 1));
-
-	if (!(bits & bit))
+	if (!(so->gbits[x >> PT__GROUP_BITS] & gbit(x)))
 		return -1;
-	return (ssize_t)so->gpos[x >> PT__GROUP_BITS] +
-	    __builtin_popcountll(bits & (bit - 1));
+	return (ssize_t)gpos_rank(so, x);
 }
 
 /*
@@ -239,13 +249,9 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, struct pt__snapop *so,
 	/* Where each new bucket goes: the old ones below it, plus the new
 	 * ones before it (from the old layout's groups). */
 	for (j = 0; j < nd; j++) {
-		x = ev[j];
-		g = x >> PT__GROUP_BITS;
-		dsc[j].idx = x;
-		dsc[j].cnt = cnt[x];
-		dsc[j].pos = (uint32_t)(gpos[g] + __builtin_popcountll(
-		    so->gbits[g] & (((uint64_t)1 << (x &
-		    (PT__GROUP_SUB - 1))) - 1)) + j);
+		dsc[j].idx = ev[j];
+		dsc[j].cnt = cnt[ev[j]];
+		dsc[j].pos = (uint32_t)(gpos_rank(so, ev[j]) + j);
 	}
 	for (i = n, j = nd; j > 0; j--) {
 		o = dsc[j - 1].pos;	/* the old ones above it move up */
@@ -279,8 +285,7 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, struct pt__snapop *so,
 		gpos[g] = (uint16_t)(gpos[g] + j);
 	}
 	for (j = 0; j < nd; j++)
-		so->gbits[ev[j] >> PT__GROUP_BITS] |= (uint64_t)1 <<
-		    (ev[j] & (PT__GROUP_SUB - 1));
+		so->gbits[ev[j] >> PT__GROUP_BITS] |= gbit(ev[j]);
 	op->n_buckets = n + nd;
 	*dnp = (uint32_t)dn;
 	return 1;	/* a new layout */
@@ -475,7 +480,7 @@ snapcache_process(struct pt__snapcache *c)
 		c->name_ns = now;
 	}
 	(void)pt__memory_rss(&s->memory);
-	s->memory.heap_bytes = pt__memory_heap_paced(now, &c->heap_ns);
+	s->memory.heap_bytes = pt__memory_heap_paced(now);
 }
 
 /*
