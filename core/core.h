@@ -209,8 +209,6 @@ LIST_HEAD(pt__thread_list, pt__thread);
 extern __thread struct pt__thread *pt__self
     __attribute__((tls_model("initial-exec")));
 extern struct pt__thread_list pt__threads;	/* under pt__lock */
-/* Moves whenever a thread joins or leaves pt__threads.  Under pt__lock. */
-extern uint64_t pt__threads_gen;
 
 /*
  * Take pt__lock and bring pt__threads up to date.  A thread that starts or
@@ -280,11 +278,19 @@ struct pt__op_acc {
 	uint64_t	max;
 	uint64_t	mm_epoch;
 	uint64_t	groups;
+	uint64_t	moves;		/* retired totals: slots folded in so
+					   far (not copied by acc_copy()) */
 	uint64_t	hist[PT_HIST_BUCKETS];
 };
 
-/* Folds the slots of an exiting thread into the retired totals. */
+/*
+ * Folds the slots of an exiting thread into the retired totals.  Each
+ * operation it had events of gets its retired moves bumped (a snapshot
+ * cache merges those again); a fold lost for want of memory bumps
+ * pt__retired_lost instead (every operation is merged again).
+ */
 void		pt__retire_thread(struct pt__thread *t);
+extern uint64_t	pt__retired_lost;
 
 struct pt__snapcache;
 /*
@@ -358,6 +364,7 @@ struct pt__snapop {
 	uint64_t	lay;
 	uint64_t	dlay;
 	uint64_t	dgen;
+	uint64_t	rmoves;		/* the retired totals' moves merged */
 	/* Where each group of buckets starts in cur->ops[i].buckets, and
 	 * which of the group's 64 buckets it holds (bit b: bucket g * 64 +
 	 * b): a bucket's place is gpos[g] plus the bits below its own, found
@@ -399,7 +406,8 @@ struct pt__snapcache {
 	uint64_t	 id;		/* names the cache in threads' rd_owner */
 	uint64_t	 gen;		/* last version handed out */
 	uint64_t	 epoch;		/* reset epoch cur was made in */
-	uint64_t	 threads_gen;	/* pt__threads_gen cur was made with */
+	uint64_t	 retired_lost;	/* pt__retired_lost cur was made with */
+	int		 failed;	/* the last refresh failed */
 	double		 tick_ns;	/* tick cur's figures were made with */
 	uint16_t	*jbuf;		/* a block of ops' journal entries */
 	uint32_t	*cnt;		/* by bucket: their counts (else 0) */

@@ -341,7 +341,12 @@ op_gather(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 	uint32_t m = 0, np = 0;
 	uint16_t v, *ev = c->jbuf + *ne;
 
-	ticks = (r = pt__retired_op(id)) != NULL ? r->total : 0;
+	/* An exited thread's slot folded into the retired totals: its
+	 * events moved where no journal tells which. */
+	if ((r = pt__retired_op(id)) != NULL ? r->moves != so->rmoves :
+	    so->rmoves != 0)
+		return REPLAY_MERGE;
+	ticks = r != NULL ? r->total : 0;
 	mn = c->op[i].min;
 	mx = c->op[i].max;
 	LIST_FOREACH(t, &pt__threads, entry) {
@@ -485,10 +490,13 @@ snapcache_process(struct pt__snapcache *c)
 
 /*
  * Brings the agent's snapshot up to date.  Operations are updated from the
- * journals when they can be (see struct pt__snapcache); everything is
- * merged again when the epoch changed (a reset: new baselines), the tick
- * changed (the clock's calibration, in the first seconds) or a thread came
- * or went (retired totals moved).
+ * journals when they can be (see struct pt__snapcache); those an exited
+ * thread had events of are merged again (their retired totals moved), and
+ * everything is when the epoch changed (a reset: new baselines), the tick
+ * changed (the clock's calibration, in the first seconds), a listed thread
+ * was last read by another cache, a retirement lost events for want of
+ * memory, or the last refresh failed.  A thread that started since is
+ * read from its first event: its record's rd_seen are zero (rd_owner 0).
  */
 int
 pt__snapshot_refresh(struct pt__snapcache *c)
@@ -513,17 +521,17 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 	n_ops = pt__site_count(PT_KIND_OP);
 	n_ctr = pt__site_count(PT_KIND_COUNTER);
 	/* Threads another cache read last: their rd_seen are not ours. */
-	all = 0;
+	all = c->failed;
 	LIST_FOREACH(t, &pt__threads, entry) {
 		n_thr++;
-		all |= t->rd_owner != c->id;
+		all |= t->rd_owner != c->id && t->rd_owner != 0;
 	}
 	if ((rc = snapcache_grow(c, n_ops, n_ctr, n_thr)) != 0)
 		goto out;
 	s = c->cur;
 	ep = pt__g.epoch;
 	all |= c->gen == 0 || ep != c->epoch || tick_ns != c->tick_ns ||
-	    pt__threads_gen != c->threads_gen;
+	    pt__retired_lost != c->retired_lost;
 	s->reset_epoch = ep;
 	s->tick_ns = tick_ns;
 	c->replayed = c->merged = 0;
@@ -584,6 +592,8 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			if ((b = pt__baseline_op(id)) != NULL)
 				pt__acc_sub(&scratch, b);
 			snapop_set(c, i, &scratch, ep);
+			c->op[i].rmoves = (b = pt__retired_op(id)) != NULL ?
+			    b->moves : 0;
 			memset(&fresh, 0, sizeof fresh);
 			fresh.name = op->name;
 			fresh.id = id;
@@ -601,12 +611,9 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			c->merged++;
 		}
 	}
-	/* Only now: after a failure, the next refresh merges everything. */
 	c->epoch = ep;
 	c->tick_ns = tick_ns;
-	c->threads_gen = pt__threads_gen;
-	LIST_FOREACH(t, &pt__threads, entry)
-		t->rd_owner = c->id;
+	c->retired_lost = pt__retired_lost;
 	for (; s->n_counters < n_ctr; s->n_counters++) {
 		pt_counter_stats *ct = &s->counters[s->n_counters];
 
@@ -625,6 +632,11 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 	}
 	pt__snapshot_times(s);
 out:
+	/* The threads' rd_seen are this cache's now (even after a failure,
+	 * after which the next refresh merges everything). */
+	LIST_FOREACH(t, &pt__threads, entry)
+		t->rd_owner = c->id;
+	c->failed = rc != 0;
 	pt__unlock_threads();
 	if (c->cur != NULL)
 		snapcache_process(c);

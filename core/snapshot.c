@@ -24,6 +24,7 @@ struct acc_table {
 };
 
 static struct acc_table	retired, baseline;
+uint64_t		pt__retired_lost;	/* under pt__lock */
 static uint64_t		start_ns, reset_ns;	/* CLOCK_MONOTONIC */
 static struct pt__op_acc scratch;		/* merge buffer, under lock */
 
@@ -195,8 +196,13 @@ pt__retire_thread(struct pt__thread *t)
 	for (id = 1; id <= n; id++) {
 		if ((s = pt__slot_peek(t, id)) == NULL)
 			continue;
-		if (s->groups != 0 && (acc = acc_op(&retired, id)) != NULL)
-			acc_add_slot(acc, s, ep);
+		if (s->groups != 0) {
+			if ((acc = acc_op(&retired, id)) != NULL) {
+				acc_add_slot(acc, s, ep);
+				acc->moves++;
+			} else
+				pt__retired_lost++;	/* events lost */
+		}
 		memset(s, 0, sizeof *s);
 		t->rd_seen[id] = 0;
 	}

@@ -29,7 +29,6 @@
 
 __thread struct pt__thread *pt__self __attribute__((tls_model("initial-exec")));
 struct pt__thread_list pt__threads = LIST_HEAD_INITIALIZER(pt__threads);
-uint64_t pt__threads_gen;
 
 static struct pt__thread_list	free_records =
     LIST_HEAD_INITIALIZER(free_records);
@@ -88,7 +87,6 @@ static void
 thread_join(struct pt__thread *t)
 {
 	LIST_INSERT_HEAD(&pt__threads, t, entry);
-	pt__threads_gen++;
 	n_live++;
 }
 
@@ -102,7 +100,6 @@ thread_leave(struct pt__thread *t)
 {
 	pt__retire_thread(t);
 	LIST_REMOVE(t, entry);
-	pt__threads_gen++;
 	n_live--;
 	if (n_free < FREE_RECORDS_MAX) {
 		LIST_INSERT_HEAD(&free_records, t, entry);

@@ -440,6 +440,104 @@ test_reset(void)
 	pt__snapcache_free(&c);
 }
 
+/* A job: one event of 700 + i ticks into each op i listed, -1 ending. */
+static void *
+ops_thread(void *arg)
+{
+	const int *ops = arg;
+	int k;
+
+	for (k = 0; ops[k] >= 0; k++)
+		rec(ops[k], 700 + (uint64_t)ops[k]);
+	return NULL;
+}
+
+/* Runs ops_thread(ops) on a new thread, to its end. */
+static void
+run_thread(const int *ops)
+{
+	pthread_t th;
+
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, ops_thread,
+	    (void *)ops) == 0);
+	CU_ASSERT_FATAL(pthread_join(th, NULL) == 0);
+}
+
+/*
+ * Threads that start and exit between refreshes (a pool's short-lived
+ * workers): a new thread's events are replayed from its journals, and an
+ * exited thread's operations alone are merged again (its slots went into
+ * the retired totals), not every operation; a record kept from an exited
+ * thread serves the next one.  Every refresh exact.
+ */
+static void
+test_thread_churn(void)
+{
+	static const int three_seven[] = { 3, 7, 3, -1 }, five[] = { 5, -1 },
+	    five_more[] = { 5, 5, 11, -1 }, three[] = { 3, -1 };
+	struct pt__snapcache c;
+	struct helper h;
+	struct burst b = { 1, 90 };
+	size_t live, kept, kept0;
+	int i;
+
+	memset(&c, 0, sizeof c);
+	for (i = 0; i < OPS; i++)
+		rec(i, 4000);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+
+	/* A thread starts and stays: nothing merged. */
+	helper_start(&h);
+	helper_run(&h, burst_job, &b);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.merged, 0);
+	CU_ASSERT_EQUAL(c.replayed, OPS);
+	CU_ASSERT(same_as_full(&c));
+
+	/* One starts, records into 3 and 7, and exits before the refresh;
+	 * meanwhile the main thread records into 20. */
+	run_thread(three_seven);
+	rec(20, 5);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.merged, 2);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT(same_as_full(&c));
+	CU_ASSERT(cache_consistent(&c));
+
+	/* The helper exits after a refresh read its slots: its operations
+	 * (all of them) are merged once, then replayed again. */
+	helper_stop(&h);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.merged, OPS);
+	CU_ASSERT(same_as_full(&c));
+	rec(1, 6);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.merged, 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT(same_as_full(&c));
+
+	/* A kept record: a thread that exited with events in 5 and 11 ... */
+	run_thread(five);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	run_thread(five_more);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.merged, 2);
+	CU_ASSERT(same_as_full(&c));
+	/* ... then its record serves a new thread, read from event 0. */
+	pt__thread_stats(&live, &kept0);
+	CU_ASSERT_FATAL(kept0 > 0);
+	run_thread(three);
+	pt__thread_stats(&live, &kept);
+	CU_ASSERT_EQUAL(kept, kept0);	/* taken, kept again */
+	rec(9, 8);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.merged, 1);	/* 3, its thread gone */
+	CU_ASSERT_EQUAL(c.replayed, 1);	/* 9 */
+	CU_ASSERT(same_as_full(&c));
+	CU_ASSERT(cache_consistent(&c));
+	pt__snapcache_free(&c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Threads recording while the cache refreshes                              */
 /* ------------------------------------------------------------------------ */
@@ -660,6 +758,8 @@ main(void)
 		{ "too many events or a batch: merged", test_fallbacks },
 		{ "two caches over the same slots", test_two_caches },
 		{ "a reset merges once", test_reset },
+		{ "threads that start and exit: their ops alone merged",
+		    test_thread_churn },
 		{ "threads recording meanwhile", test_concurrent },
 		{ "header: heap read again after its wait", test_header },
 		{ "heap wait: the floor or 1,000 x the read", test_heap_wait },
