@@ -455,16 +455,19 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 /* How far ahead the refresh loads slots, in operations. */
 #define PREFETCH_OPS	3
 
-/* Starts loading the journal lines of op id's slots. */
+/* Starts loading the two lines (figures, journal) of op id's slots. */
 static void
 prefetch_slots(uint32_t id)
 {
 	struct pt__op_slot *s;
 	struct pt__thread *t;
 
-	LIST_FOREACH(t, &pt__threads, entry)
-		if ((s = pt__slot_peek(t, id)) != NULL)
+	LIST_FOREACH(t, &pt__threads, entry) {
+		if ((s = pt__slot_peek(t, id)) != NULL) {
 			__builtin_prefetch(s, 0, 0);
+			__builtin_prefetch(s->jr, 0, 0);
+		}
+	}
 }
 
 /*

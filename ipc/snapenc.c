@@ -196,6 +196,41 @@ list_mode(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
 	return LIST_COPY;
 }
 
+/* How far ahead, in operations, the encoder's passes load the viewer's
+ * copy. */
+#define COPY_AHEAD	4
+/* Buckets of one operation loaded ahead at most. */
+#define COPY_AHEAD_MAX	32
+
+/*
+ * Starts loading the viewer's copy of op i where the cache c's list of its
+ * changes lands (or its first buckets), for a pass over the operations to
+ * come to it in cache: with a thousand busy operations the copies are
+ * megabytes, and each pass would otherwise wait for every line in turn.
+ */
+static void
+copy_prefetch(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
+    size_t i)
+{
+	const pt_snapshot *p = tx->prev;
+	const struct pt__snapop *so;
+	const struct pt__bdelta *d;
+	const pt_bucket *b;
+	uint32_t k, n;
+
+	if (p == NULL || i >= p->n_ops || (b = p->ops[i].buckets) == NULL)
+		return;
+	__builtin_prefetch(b, 1, 3);
+	if (c == NULL || i >= c->cur->n_ops ||
+	    (so = &c->op[i])->dgen != c->refreshes)
+		return;
+	d = c->dl + so->doff;
+	n = so->dn < COPY_AHEAD_MAX ? so->dn : COPY_AHEAD_MAX;
+	for (k = 0; k < n; k++)
+		if (d[k].pos < p->ops[i].n_buckets)
+			__builtin_prefetch(&b[d[k].pos], 1, 3);
+}
+
 /* The changes of op i listed by the cache c, into ch; returns how many. */
 static size_t
 list_changes(const struct pt__snapcache *c, size_t i, struct bchange *ch)
@@ -305,8 +340,10 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		    tx->sent_ver == NULL || tx->sent_ver[i] != ver[i];
 		if (!p->send[i])
 			continue;
-		if (!full && i < n_prev)
+		if (!full && i < n_prev) {
+			copy_prefetch(tx, c, i + COPY_AHEAD);
 			p->list[i] = (uint8_t)list_mode(tx, c, i, &prev->ops[i]);
+		}
 		if (p->list[i] == LIST_INPLACE)
 			continue;	/* no copy: added to the viewer's */
 		if (p->list[i] == LIST_INSERT) {
@@ -379,6 +416,8 @@ prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 
 		if (!p->send[i])
 			continue;
+		if (p->list[i] == LIST_INPLACE)
+			copy_prefetch(tx, c, i + COPY_AHEAD);
 		if (p->list[i] == LIST_INPLACE || p->list[i] == LIST_INSERT) {
 			/* The changes land in buckets the copy has, or new
 			 * ones inserted (list_mode() checked it can be). */
@@ -551,6 +590,8 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 
 		if (prep.send[i] != 1)
 			continue;
+		if (!full)
+			copy_prefetch(tx, NULL, i + COPY_AHEAD);
 		nch = prep.list[i] ? list_changes(c, i, ch) :
 		    bucket_changes(o, b, ch);
 		dcount = o->count - (b != NULL ? b->count : 0);
