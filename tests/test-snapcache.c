@@ -331,9 +331,10 @@ test_inserts(void)
 	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
 	for (round = 0; round < 40; round++) {
 		for (i = 0; i < OPS; i++) {
-			/* 1 .. 31 events (the journal's 32 minus one). */
+			/* 1 .. PT__JOURNAL - 1 events. */
 			r = r * 6364136223846793005ull + 1442695040888963407ull;
-			n = 1 + (int)((r >> 33) % (round % 3 == 2 ? 31 : 5));
+			n = 1 + (int)((r >> 33) % (round % 3 == 2 ?
+			    PT__JOURNAL - 1 : 5));
 			for (e = 0; e < n; e++) {
 				r = r * 6364136223846793005ull +
 				    1442695040888963407ull;
@@ -437,6 +438,63 @@ test_reset(void)
 	CU_ASSERT_EQUAL(c.replayed, 1);
 	CU_ASSERT_EQUAL(c.merged, 1);
 	CU_ASSERT(same_as_full(&c));
+	pt__snapcache_free(&c);
+}
+
+/* A job: events of the ticks listed into op 30, 0 ending. */
+static void
+ticks_job(void *arg)
+{
+	const uint64_t *v = arg;
+
+	for (; *v != 0; v++)
+		rec(30, *v);
+}
+
+/*
+ * Replayed events in the very buckets of the operation's min and max, a
+ * little below the min or above the max, move them (from either thread);
+ * events between them do not.
+ */
+static void
+test_minmax_buckets(void)
+{
+	static const uint64_t first[] = { 1003, 5000, 0 },
+	    inner[] = { 3000, 1100, 4900, 0 },
+	    edge_lo[] = { 3001, 1001, 0 }, edge_hi[] = { 5040, 2000, 0 };
+	struct pt__snapcache c;
+	struct helper h;
+	pt_op_stats *op;
+
+	memset(&c, 0, sizeof c);
+	/* 1001 and 1003, 5000 and 5040 share buckets. */
+	CU_ASSERT_FATAL(pt__hist_index(1001) == pt__hist_index(1003));
+	CU_ASSERT_FATAL(pt__hist_index(5000) == pt__hist_index(5040));
+	helper_start(&h);
+	CU_ASSERT_FATAL(pt_reset() == 0);
+	helper_run(&h, ticks_job, (void *)first);
+	ticks_job((void *)first);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	op = &c.cur->ops[30];
+	CU_ASSERT(same_as_full(&c));
+
+	helper_run(&h, ticks_job, (void *)inner);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT(same_as_full(&c));
+
+	helper_run(&h, ticks_job, (void *)edge_lo);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT(same_as_full(&c));
+	CU_ASSERT(op->min_ns == (uint64_t)(1001 * c.cur->tick_ns + 0.5));
+
+	ticks_job((void *)edge_hi);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	CU_ASSERT_EQUAL(c.replayed, 1);
+	CU_ASSERT(same_as_full(&c));
+	CU_ASSERT(op->max_ns == (uint64_t)(5040 * c.cur->tick_ns + 0.5));
+	helper_stop(&h);
 	pt__snapcache_free(&c);
 }
 
@@ -758,6 +816,8 @@ main(void)
 		{ "too many events or a batch: merged", test_fallbacks },
 		{ "two caches over the same slots", test_two_caches },
 		{ "a reset merges once", test_reset },
+		{ "min and max moved within their buckets",
+		    test_minmax_buckets },
 		{ "threads that start and exit: their ops alone merged",
 		    test_thread_churn },
 		{ "threads recording meanwhile", test_concurrent },
