@@ -108,12 +108,14 @@ struct pt__name {
 	uint32_t	 id;
 };
 
-extern pthread_mutex_t pt__lock;	/* registry, threads, reset, snapshot */
+extern pthread_mutex_t pt__lock;	/* threads, reset, snapshot (not the
+					   registry: site.c has its own) */
 
 void		pt__init(void);
 int		pt__site_resolve(pt_site *site);
 /* Number of registered ids of kind (ids are 1 .. n). */
 uint32_t	pt__site_count(int32_t kind);
+/* Name of a registered id (NULL: none); no lock needed. */
 const char	*pt__site_name(int32_t kind, uint32_t id);
 /* Checks a name: 0, PT_EINVAL or PT_ENAMETOOLONG. */
 int		pt__name_check(const char *name);

@@ -1,6 +1,12 @@
 /*
  * site.c - call-site registration: names interned once per (kind, name) in a
  * red-black tree, ids handed out densely per kind and cached in the site.
+ *
+ * Registration has a lock of its own, not pt__lock: a call site's first use
+ * does not wait for a snapshot or a reset, which hold pt__lock for
+ * milliseconds with thousands of operations.  Readers look names up by id
+ * without a lock: the tables by id are chunks that never move, and the
+ * count of ids is published after the name.
  */
 #include "core.h"
 
@@ -35,18 +41,26 @@ name_cmp(struct name_node *a, struct name_node *b)
 RB_HEAD(name_tree, name_node);
 RB_GENERATE_STATIC(name_tree, name_node, entry, name_cmp)
 
+/* The names and the tables below; never held with pt__lock. */
+static pthread_mutex_t	 reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct name_tree	 names = RB_INITIALIZER(&names);
-/* Per kind (index kind - 1): names by id - 1. */
-static struct pt__name	**by_id[2];
-static uint32_t		  n_ids[2], cap_ids[2];
+/* Per kind (index kind - 1): names by id - 1, in chunks allocated as ids
+ * come (PT_SITES_MAX / ID_CHUNK pointers per kind, 4 KiB). */
+#define ID_CHUNK	128
+_Static_assert(PT_SITES_MAX % ID_CHUNK == 0, "whole chunks of ids");
+static struct pt__name	**by_id[2][PT_SITES_MAX / ID_CHUNK];
+static uint32_t		  n_ids[2];
 
 static pthread_once_t	 init_once = PTHREAD_ONCE_INIT;
 static pid_t		 init_pid;
 static int		 autostarted;
 
+/* Around fork(): both locks held, so the child finds them free and the
+ * state they guard whole. */
 static void
 atfork_prepare(void)
 {
+	pthread_mutex_lock(&reg_lock);
 	pthread_mutex_lock(&pt__lock);
 }
 
@@ -54,6 +68,7 @@ static void
 atfork_parent(void)
 {
 	pthread_mutex_unlock(&pt__lock);
+	pthread_mutex_unlock(&reg_lock);
 }
 
 /* In the child only the forking thread exists: drop the others' records. */
@@ -61,6 +76,7 @@ static void
 atfork_child(void)
 {
 	pthread_mutex_unlock(&pt__lock);
+	pthread_mutex_unlock(&reg_lock);
 	pt__thread_atfork_child();
 	pt__snapshot_atfork_child();
 }
@@ -133,29 +149,26 @@ pt__name_check(const char *name)
 	return 0;
 }
 
-/* Finds or adds (kind, name); returns the id or a PT_E* code. */
+/* Finds or adds (kind, name); returns the id or a PT_E* code.  Under
+ * reg_lock. */
 static int
 intern(int32_t kind, const char *name)
 {
 	struct name_node key, *n;
-	struct pt__name **grown;
+	struct pt__name ***chunk;
 	int k = kind - 1;
-	uint32_t cap;
+	uint32_t i = n_ids[k];
 
 	key.n.kind = kind;
 	key.n.name = (char *)name;
 	if ((n = RB_FIND(name_tree, &names, &key)) != NULL)
 		return (int)n->n.id;
-	if (n_ids[k] >= PT_SITES_MAX)
+	if (i >= PT_SITES_MAX)
 		return PT_ELIMIT;
-	if (n_ids[k] == cap_ids[k]) {
-		cap = cap_ids[k] ? cap_ids[k] * 2 : 64;
-		grown = reallocarray(by_id[k], cap, sizeof *grown);
-		if (grown == NULL)
-			return PT_ENOMEM;
-		by_id[k] = grown;
-		cap_ids[k] = cap;
-	}
+	chunk = &by_id[k][i / ID_CHUNK];
+	if (*chunk == NULL && (*chunk = calloc(ID_CHUNK, sizeof **chunk)) ==
+	    NULL)
+		return PT_ENOMEM;
 	if ((n = calloc(1, sizeof *n)) == NULL)
 		return PT_ENOMEM;
 	if ((n->n.name = strdup(name)) == NULL) {
@@ -163,8 +176,8 @@ intern(int32_t kind, const char *name)
 		return PT_ENOMEM;
 	}
 	n->n.kind = kind;
-	n->n.id = n_ids[k] + 1;
-	by_id[k][n_ids[k]] = &n->n;
+	n->n.id = i + 1;
+	(*chunk)[i % ID_CHUNK] = &n->n;
 	RB_INSERT(name_tree, &names, n);
 	/* Publish the count last: lock-free readers see only complete names. */
 	__atomic_store_n(&n_ids[k], n_ids[k] + 1, __ATOMIC_RELEASE);
@@ -188,9 +201,9 @@ pt__site_resolve(pt_site *site)
 	if (site->pt_kind != PT_KIND_OP && site->pt_kind != PT_KIND_COUNTER)
 		id = PT_EINVAL;
 	else if ((id = pt__name_check(site->pt_name)) == 0) {
-		pthread_mutex_lock(&pt__lock);
+		pthread_mutex_lock(&reg_lock);
 		id = intern(site->pt_kind, site->pt_name);
-		pthread_mutex_unlock(&pt__lock);
+		pthread_mutex_unlock(&reg_lock);
 	}
 	if (id != PT_ENOMEM)
 		__atomic_store_n(&site->pt_id, id, __ATOMIC_RELEASE);
@@ -211,13 +224,13 @@ pt__site_count(int32_t kind)
 	return __atomic_load_n(&n_ids[kind - 1], __ATOMIC_ACQUIRE);
 }
 
-/* Name of id of kind; the caller holds pt__lock. */
+/* Name of id of kind (no lock needed). */
 const char *
 pt__site_name(int32_t kind, uint32_t id)
 {
 	if (kind != PT_KIND_OP && kind != PT_KIND_COUNTER)
 		return NULL;
-	if (id == 0 || id > n_ids[kind - 1])
+	if (id == 0 || id > pt__site_count(kind))
 		return NULL;
-	return by_id[kind - 1][id - 1]->name;
+	return by_id[kind - 1][(id - 1) / ID_CHUNK][(id - 1) % ID_CHUNK]->name;
 }

@@ -99,7 +99,10 @@ typedef struct pt_site {
 /*
  * Registers site now instead of at first use.  Returns its id (> 0) or a
  * negative PT_E* code: PT_EINVAL for a NULL, empty, non-UTF-8 or control
- * character name, PT_ENAMETOOLONG, PT_ELIMIT, PT_ENOMEM.
+ * character name, PT_ENAMETOOLONG, PT_ELIMIT, PT_ENOMEM.  Registration (at
+ * first use or here) takes a lock of its own, held for a name lookup and
+ * insertion: it may wait for another thread registering, never for a
+ * snapshot or a reset in progress.
  */
 PT_API int pt_site_register(pt_site *site);
 

@@ -220,9 +220,61 @@ test_threads_start_and_exit_during_a_snapshot(void)
 	CHECK_U64_EQ(live1, live0);
 }
 
+static pt_site first_op = PT_SITE_INIT("thr.first.op", PT_KIND_OP);
+static pt_site first_ctr = PT_SITE_INIT("thr.first.ctr", PT_KIND_COUNTER);
+
+/* The first use of two call sites, and one registered by name. */
+static void *
+first_use(void *arg)
+{
+	pt_site *named = arg;
+	pt_scope sc = pt_scope_begin(&first_op);
+
+	pt_scope_end(&sc);
+	pt_counter_add(&first_ctr, 3);
+	if (pt_site_register(named) <= 0)
+		return NULL;
+	return arg;
+}
+
+/*
+ * A call site's first use (its registration) does not wait for a snapshot
+ * holding pt__lock for long: registration has a lock of its own.  The
+ * names are in the next snapshot.
+ */
+static void
+test_first_use_of_a_site_during_a_snapshot(void)
+{
+	static pt_site named = PT_SITE_INIT("thr.first.named", PT_KIND_OP);
+	struct timespec deadline;
+	pt_snapshot *s;
+	pthread_t th;
+	void *ret = NULL;
+	int waited;
+
+	pt__lock_threads_long();	/* a snapshot being taken */
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, first_use, &named) == 0);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	waited = pthread_timedjoin_np(th, &ret, &deadline) != 0;
+	pt__unlock_threads();
+	CU_ASSERT(!waited);	/* it waited for the lock */
+	if (waited)
+		pthread_join(th, &ret);
+	CU_ASSERT(ret == &named);
+
+	s = snap_take();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(snap_op(s, "thr.first.op"));
+	CHECK_U64_EQ(snap_op(s, "thr.first.op")->count, 1);
+	CU_ASSERT_PTR_NOT_NULL(snap_op(s, "thr.first.named"));
+	CHECK_I64_EQ(ctr_value(s, "thr.first.ctr"), 3);
+	pt_snapshot_free(s);
+}
+
 const struct test_def thread_tests[] = {
 	TEST(test_thread_statistics_survive_its_exit),
 	TEST(test_threads_start_and_exit_during_a_snapshot),
+	TEST(test_first_use_of_a_site_during_a_snapshot),
 	TEST(test_10000_threads_keep_memory_bounded_and_counts_exact),
 	{ NULL, NULL }
 };
