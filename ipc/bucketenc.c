@@ -93,16 +93,35 @@ first_bucket(const pt_op_stats *o)
 	return 0;
 }
 
-/* Bits of the packed stream with parameter k. */
-static uint64_t
-packed_bits(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
-{
-	uint64_t bits = (events - n) * (1 + k);	/* zero gaps in a bucket */
-	size_t i;
+/*
+ * Bits of the packed stream with each parameter k (0 .. PACK_K_MAX) into
+ * bits[k], in one pass over the changes: a gap g costs (g >> k) + 1 + k,
+ * and the sum of g >> k over the gaps is that of c[j] << (j - k) over the
+ * bits j >= k, c[j] counting the gaps with bit j set.
+ */
+_Static_assert(PT_HIST_BUCKETS <= 1u << (PACK_K_MAX + 1),
+    "a gap's bits are 0 .. PACK_K_MAX");
 
+static void
+packed_bits(const struct bchange *ch, size_t n, uint64_t events,
+    uint64_t *bits)
+{
+	uint64_t c[PACK_K_MAX + 1], sum;
+	uint32_t g;
+	size_t i;
+	unsigned j, k;
+
+	memset(c, 0, sizeof c);
 	for (i = 1; i < n; i++)
-		bits += ((ch[i].idx - ch[i - 1].idx) >> k) + 1 + k;
-	return bits;
+		for (g = ch[i].idx - ch[i - 1].idx; g != 0; g &= g - 1)
+			c[__builtin_ctz(g)]++;
+	for (k = 0; k <= PACK_K_MAX; k++) {
+		/* Zero gaps within a bucket, then the gaps between them. */
+		sum = (events - n) * (1 + k) + (uint64_t)(n - 1) * (1 + k);
+		for (j = k; j <= PACK_K_MAX; j++)
+			sum += c[j] << (j - k);
+		bits[k] = sum;
+	}
 }
 
 /* k0s[i] with this bit: the bucket's prediction is 0. */
@@ -372,8 +391,11 @@ pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 			events += ch[i].mag;
 	}
 	if (pack_ok) {
+		uint64_t kbits[PACK_K_MAX + 1];
+
+		packed_bits(ch, n, events, kbits);
 		for (k = 0; k <= PACK_K_MAX; k++) {
-			bits = packed_bits(ch, n, events, k);
+			bits = kbits[k];
 			if (bits < best_bits) {
 				best_bits = bits;
 				best_k = k;
