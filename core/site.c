@@ -180,7 +180,7 @@ intern(int32_t kind, const char *name)
 	(*chunk)[i % ID_CHUNK] = &n->n;
 	RB_INSERT(name_tree, &names, n);
 	/* Publish the count last: lock-free readers see only complete names. */
-	__atomic_store_n(&n_ids[k], n_ids[k] + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&n_ids[k], i + 1, __ATOMIC_RELEASE);
 	return (int)n->n.id;
 }
 

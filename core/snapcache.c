@@ -91,6 +91,13 @@ snapop_set(struct pt__snapcache *c, size_t i, const struct pt__op_acc *acc,
 	c->op[i].ticks = acc->total;
 }
 
+/* How many exited threads' slots went into retired totals r (NULL: none). */
+static uint64_t
+retired_moves(const struct pt__op_acc *r)
+{
+	return r != NULL ? r->moves : 0;
+}
+
 #define REPLAY_SAME	1	/* no slot recorded anything */
 #define REPLAY_DONE	0	/* updated from the journals */
 #define REPLAY_MERGE	(-1000)	/* cannot: merge the buckets again */
@@ -343,8 +350,7 @@ op_gather(struct pt__snapcache *c, size_t i, uint32_t id, uint64_t ep,
 
 	/* An exited thread's slot folded into the retired totals: its
 	 * events moved where no journal tells which. */
-	if ((r = pt__retired_op(id)) != NULL ? r->moves != so->rmoves :
-	    so->rmoves != 0)
+	if (retired_moves(r = pt__retired_op(id)) != so->rmoves)
 		return REPLAY_MERGE;
 	ticks = r != NULL ? r->total : 0;
 	mn = c->op[i].min;
@@ -595,8 +601,7 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			if ((b = pt__baseline_op(id)) != NULL)
 				pt__acc_sub(&scratch, b);
 			snapop_set(c, i, &scratch, ep);
-			c->op[i].rmoves = (b = pt__retired_op(id)) != NULL ?
-			    b->moves : 0;
+			c->op[i].rmoves = retired_moves(pt__retired_op(id));
 			memset(&fresh, 0, sizeof fresh);
 			fresh.name = op->name;
 			fresh.id = id;
