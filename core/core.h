@@ -158,13 +158,19 @@ struct pt__op_slot {
 	uint64_t	mm_epoch;	/* epoch min/max belong to, + 1 (0: none) */
 	uint64_t	groups;		/* bit g: a bucket of group g was used */
 	uint64_t	jn;		/* events recorded */
+	uint64_t	*hist;		/* PT_HIST_BUCKETS buckets, allocated */
 	/* bucket of event n at n % PT__JOURNAL, a cache line of its own */
 	uint16_t	jr[PT__JOURNAL] __attribute__((aligned(PT__CACHELINE)));
-	uint64_t	hist[PT_HIST_BUCKETS];
 } __attribute__((aligned(PT__CACHELINE)));
 
-/* Buckets come in groups of 64 so a merge reads only the groups used. */
-_Static_assert(offsetof(struct pt__op_slot, hist) == 2 * PT__CACHELINE,
+/*
+ * The slot's figures and journal take two cache lines, and the slots of a
+ * thread lie side by side in its record (struct pt__thread), apart from
+ * their buckets: a snapshot reads the two lines of each changed slot, and
+ * a thousand slots 16 KiB apart (each with its buckets) cost a thousand
+ * pages' translations, and no help from the hardware prefetcher.
+ */
+_Static_assert(sizeof(struct pt__op_slot) == 2 * PT__CACHELINE,
     "the slot's figures and journal take two cache lines");
 
 #define PT__GROUP_BITS		6
@@ -182,16 +188,19 @@ struct pt__ctr_chunk {
 
 /*
  * Everything one thread records, reached through a thread-local pointer.
- * The record is mapped, not allocated: the table of slot pointers (one per
- * possible operation id) costs memory only for the pages of ids in use, and
- * the hot path reaches a slot with two dependent loads.
+ * The record is mapped, not allocated: its tables by operation id (bucket
+ * pointers, slots, rd_seen) cost memory only for the pages of ids in use.
+ * The hot path reaches a slot's buckets with one load (hist[id]) and its
+ * figures at an address computed from the id.
  */
 struct pt__thread {
 	pid_t			 tid;
 	uint32_t		 max_id;	/* highest op id with a slot */
 	LIST_ENTRY(pt__thread)	 entry;
 	struct pt__ctr_chunk	*ctrs[PT__CTR_CHUNKS];
-	struct pt__op_slot	*slot[PT_SITES_MAX + 1];	/* by op id */
+	/* By op id: the slot's buckets, NULL while the thread has no slot
+	 * for it (set with a release store once the slot is ready). */
+	uint64_t		*hist[PT_SITES_MAX + 1];
 	/*
 	 * The reader's side, never touched by the hot path: how many events
 	 * of each slot (its jn) the snapshot cache rd_owner has merged, or
@@ -204,6 +213,8 @@ struct pt__thread {
 	struct pt__thread	*pend_join;
 	struct pt__thread	*pend_leave;
 	uint64_t		 rd_seen[PT_SITES_MAX + 1];	/* by op id */
+	/* By op id: the slots, valid where hist[id] is set. */
+	struct pt__op_slot	 slot[PT_SITES_MAX + 1];
 };
 #define PT__SEEN_BAD		UINT64_MAX
 LIST_HEAD(pt__thread_list, pt__thread);
@@ -234,7 +245,8 @@ void		 pt__thread_atfork_child(void);
 static inline __attribute__((always_inline)) struct pt__op_slot *
 pt__slot_peek(struct pt__thread *t, uint32_t id)
 {
-	return __atomic_load_n(&t->slot[id], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&t->hist[id], __ATOMIC_ACQUIRE) != NULL ?
+	    &t->slot[id] : NULL;
 }
 
 /* Records one duration (or times identical ones) into a slot. */

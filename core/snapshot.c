@@ -182,6 +182,22 @@ acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
 	return n;
 }
 
+/* Zeroes slot s for the next thread (its used groups of buckets only). */
+static void
+slot_clear(struct pt__op_slot *s)
+{
+	uint64_t *h = s->hist, m;
+	unsigned g;
+
+	for (m = s->groups; m != 0; m &= m - 1) {
+		g = (unsigned)__builtin_ctzll(m);
+		memset(&h[g << PT__GROUP_BITS], 0,
+		    sizeof h[0] << PT__GROUP_BITS);
+	}
+	memset(s, 0, sizeof *s);
+	s->hist = h;
+}
+
 /* Folds the slots of a thread that is going away into the retired totals. */
 void
 pt__retire_thread(struct pt__thread *t)
@@ -203,7 +219,7 @@ pt__retire_thread(struct pt__thread *t)
 			} else
 				pt__retired_lost++;	/* events lost */
 		}
-		memset(s, 0, sizeof *s);
+		slot_clear(s);
 		t->rd_seen[id] = 0;
 	}
 	t->rd_owner = 0;

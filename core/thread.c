@@ -33,6 +33,9 @@ struct pt__thread_list pt__threads = LIST_HEAD_INITIALIZER(pt__threads);
 static struct pt__thread_list	free_records =
     LIST_HEAD_INITIALIZER(free_records);
 static size_t			n_live, n_free;
+
+/* The bytes of a slot's buckets, allocated apart from its figures. */
+#define HIST_BYTES	(PT_HIST_BUCKETS * sizeof(uint64_t))
 static pthread_key_t		exit_key;
 /* Records of threads that started, and that exited, while a snapshot held
  * pt__lock, until the next holder takes them in (threads_sync()). */
@@ -62,7 +65,7 @@ record_free(struct pt__thread *t)
 	size_t i;
 
 	for (i = 0; i <= t->max_id; i++)
-		free(t->slot[i]);
+		free(t->hist[i]);
 	for (i = 0; i < PT__CTR_CHUNKS; i++)
 		free(t->ctrs[i]);
 	PT__LSAN_UNROOT(t, sizeof *t);
@@ -251,15 +254,19 @@ pt__slot_get(uint32_t id)
 {
 	struct pt__thread *t;
 	struct pt__op_slot *s;
+	uint64_t *h;
 
 	if ((t = thread_get()) == NULL)
 		return NULL;
 	if ((s = pt__slot_peek(t, id)) != NULL)
 		return s;
-	if ((s = aligned_alloc(PT__CACHELINE, sizeof *s)) == NULL)
+	if ((h = aligned_alloc(PT__CACHELINE, HIST_BYTES)) == NULL)
 		return NULL;
+	memset(h, 0, HIST_BYTES);
+	s = &t->slot[id];
 	memset(s, 0, sizeof *s);
-	__atomic_store_n(&t->slot[id], s, __ATOMIC_RELEASE);
+	s->hist = h;
+	__atomic_store_n(&t->hist[id], h, __ATOMIC_RELEASE);
 	if (id > t->max_id)
 		t->max_id = id;
 	return s;
@@ -413,8 +420,10 @@ pt_record_ns(pt_site *site, uint64_t ns)
 size_t
 pt__slot_bytes(void)
 {
-	/* The slot, its pointer in the thread's table, and malloc's header. */
-	return sizeof(struct pt__op_slot) + sizeof(void *) + 2 * sizeof(size_t);
+	/* The slot's figures and journal, its buckets with malloc's
+	 * header, and their pointer in the thread's table. */
+	return sizeof(struct pt__op_slot) + HIST_BYTES + 2 * sizeof(size_t) +
+	    sizeof(void *);
 }
 
 void
