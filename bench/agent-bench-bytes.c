@@ -92,7 +92,8 @@ change_bytes(const struct pt__wire_tx *tx, pt_snapshot *mix)
 	pt__buf_init(&buf, PT__FRAME_MAX);
 	t = *tx;
 	t.sent_ver = NULL;	/* t's own */
-	t.sent_lay = NULL;
+	t.shared = NULL;
+	t.n_shared = 0;
 	t.scratch = NULL;
 	if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL)
 		die("copy", strerror(ENOMEM));

@@ -379,6 +379,14 @@ struct pt__snapop {
 	uint64_t	dlay;
 	uint64_t	dgen;
 	uint64_t	rmoves;		/* the retired totals' moves merged */
+	uint64_t	dfrom;
+	uint32_t	doff;
+	uint32_t	dn;
+	/* The index of the first bucket (cur's buckets are all non-empty; 0
+	 * when there is none), and of the first at dfrom: what the encoder
+	 * predicts from, without reading a viewer's copy. */
+	uint16_t	first;
+	uint16_t	dfirst;
 	/* Where each group of buckets starts in cur->ops[i].buckets, and
 	 * which of the group's 64 buckets it holds (bit b: bucket g * 64 +
 	 * b): a bucket's place is gpos[g] plus the bits below its own, found
@@ -387,9 +395,6 @@ struct pt__snapop {
 	uint64_t	gbits[PT__GROUPS];
 	uint32_t	cap;		/* room of cur->ops[i].buckets (at least
 					   n_buckets; 0: exactly that) */
-	uint64_t	dfrom;
-	uint32_t	doff;
-	uint32_t	dn;
 };
 
 /* A bucket count added by a refresh (struct pt__snapop). */

@@ -293,6 +293,8 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, struct pt__snapop *so,
 	}
 	for (j = 0; j < nd; j++)
 		so->gbits[ev[j] >> PT__GROUP_BITS] |= gbit(ev[j]);
+	if (n == 0 || ev[0] < so->first)
+		so->first = ev[0];
 	op->n_buckets = n + nd;
 	*dnp = (uint32_t)dn;
 	return 1;	/* a new layout */
@@ -313,6 +315,54 @@ dl_room(struct pt__snapcache *c, size_t m)
 		c->dl_cap = n;
 	}
 	return c->dl + c->dl_n;
+}
+
+/*
+ * Lists what a merge of op i of c added to its buckets op to make them
+ * fresh's, as a refresh from the journals does (a viewer that shares the
+ * op's buckets can then be sent the list, and one that lags can get its
+ * own copy of them before it): each bucket's growth, with its place in
+ * fresh.  No list (dgen not moved on) for a new op, when a bucket went
+ * down or away (a viewer sharing it is sent a FULL snapshot), or grew by
+ * 2^32 or more, or without memory.
+ */
+static void
+merge_list(struct pt__snapcache *c, size_t i, const pt_op_stats *op,
+    const pt_op_stats *fresh)
+{
+	struct pt__snapop *so = &c->op[i];
+	struct pt__bdelta *dl;
+	size_t j, k = 0;
+	uint32_t dn = 0;
+	uint64_t old, d;
+
+	if (c->ver[i] == 0 || (dl = dl_room(c, fresh->n_buckets)) == NULL)
+		return;
+	for (j = 0; j < fresh->n_buckets; j++) {
+		const pt_bucket *b = &fresh->buckets[j];
+
+		old = 0;
+		if (k < op->n_buckets && op->buckets[k].index < b->index)
+			return;		/* a bucket went away */
+		if (k < op->n_buckets && op->buckets[k].index == b->index)
+			old = op->buckets[k++].count;
+		if (b->count < old || (d = b->count - old) > UINT32_MAX)
+			return;
+		if (d == 0)
+			continue;
+		dl[dn].idx = b->index;
+		dl[dn].cnt = (uint32_t)d;
+		dl[dn++].pos = (uint32_t)j;
+	}
+	if (k < op->n_buckets)
+		return;
+	so->dgen = c->refreshes;
+	so->dfrom = c->ver[i];
+	so->dlay = so->lay;
+	so->doff = (uint32_t)c->dl_n;
+	so->dn = dn;
+	so->dfirst = so->first;
+	c->dl_n += dn;
 }
 
 /*
@@ -430,6 +480,7 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 	uint32_t dn = 0, k;
 	int rc = 0;
 
+	c->op[i].dfirst = c->op[i].first;
 	dl = dl_room(c, g->m);
 	if (g->m > 0 && (rc = op_add_events(c, op, &c->op[i],
 	    c->jbuf + g->ev0, g->m, dl, &dn)) < 0)
@@ -610,10 +661,13 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 				c->ver[i] = 0;	/* its rd_seen moved on */
 				goto out;
 			}
+			merge_list(c, i, op, &fresh);
 			free(op->buckets);
 			*op = fresh;
 			c->op[i].cap = (uint32_t)op->n_buckets;
 			c->op[i].lay = ++c->laygen;
+			c->op[i].first = op->n_buckets > 0 ?
+			    (uint16_t)op->buckets[0].index : 0;
 			gpos_build(&c->op[i], op);
 			c->ver[i] = ++c->gen;
 			c->merged++;

@@ -262,8 +262,8 @@ struct pred_choice {
  */
 static size_t
 pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
-    const pt_op_stats *base, uint32_t base_first, struct escratch *sc,
-    struct pred_choice *pc)
+    const pt_op_stats *base, int after, uint32_t base_first,
+    struct escratch *sc, struct pred_choice *pc)
 {
 	uint32_t *zz = sc->zz, *za = sc->za;
 	uint8_t *k0s = sc->k0s;
@@ -271,7 +271,7 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 	const pt_bucket *bb = base != NULL ? base->buckets : NULL;
 	size_t nb = base != NULL ? base->n_buckets : 0, i, j = 0, c = 0;
 	size_t extra = 0;
-	uint64_t sum = hist_sum(bb, nb), bits, best = UINT64_MAX, pred, z;
+	uint64_t sum = hist_sum(bb, nb), bits, best = UINT64_MAX, pred, z, bc;
 	uint32_t lo, hi, idx, span, nnz = 0;
 	int64_t delta;
 	unsigned k, k0, kr = 0;
@@ -279,14 +279,19 @@ pred_prepare(const struct bchange *ch, size_t n, uint64_t dcount,
 
 	if (n == 0 || dcount > PRED_DCOUNT_MAX)
 		return SIZE_MAX;
+	/* base after the changes: its sum before them. */
+	for (i = 0; after && i < n; i++)
+		sum -= ch[i].mag;
 	lo = ch[0].idx;
 	hi = ch[n - 1].idx;
 	span = hi - lo + 1;
 	for (idx = lo, i = 0; idx <= hi; idx++, i++) {
 		while (j < nb && bb[j].index < idx)
 			j++;
-		pred = pred_of(j < nb && bb[j].index == idx ? bb[j].count : 0,
-		    dcount, sum);
+		bc = j < nb && bb[j].index == idx ? bb[j].count : 0;
+		if (after && c < n && ch[c].idx == idx)
+			bc -= ch[c].mag;
+		pred = pred_of(bc, dcount, sum);
 		delta = 0;
 		if (c < n && ch[c].idx == idx) {
 			if (ch[c].mag > PRED_DCOUNT_MAX)
@@ -363,7 +368,8 @@ pred_floor(const struct bchange *ch, size_t n)
  */
 int
 pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
-    uint64_t dcount, const pt_op_stats *base, struct escratch *sc)
+    uint64_t dcount, const pt_op_stats *base, int after, uint32_t first,
+    struct escratch *sc)
 {
 	uint32_t *zz = sc->zz, *za = sc->za;
 	uint8_t *k0s = sc->k0s;
@@ -371,7 +377,7 @@ pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	size_t pred = SIZE_MAX;
 	uint64_t events = 0, bits, best_bits = UINT64_MAX, hdr = 0;
 	int list_ok = 1, pack_ok = n > 0 && !pt__wire_force_list;
-	uint32_t base_first = first_bucket(base);
+	uint32_t base_first = first != UINT32_MAX ? first : first_bucket(base);
 	unsigned k, best_k = 0;
 	struct pred_choice pc = { 0, 0, 0 };
 	struct bitw w;
@@ -415,7 +421,8 @@ pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	if (!pt__wire_force_list && !pt__wire_no_pred && n > 0 &&
 	    pred_floor(ch, n) < (pack_ok && packed < list ? packed :
 	    list_ok ? list : SIZE_MAX))
-		pred = pred_prepare(ch, n, dcount, base, base_first, sc, &pc);
+		pred = pred_prepare(ch, n, dcount, base, after, base_first, sc,
+		    &pc);
 	if (!list_ok && !pack_ok && pred == SIZE_MAX)
 		return PT_ERANGE;
 	if (pred != SIZE_MAX && (!list_ok || pred < list) &&

@@ -157,15 +157,22 @@ struct pt__wire_tx {
 	uint64_t	 seq;
 	pt_snapshot	*prev;		/* owned; NULL before the first */
 	uint64_t	*sent_ver;	/* by op index: version prev holds */
-	uint64_t	*sent_lay;	/* and the layout of its buckets (0:
-					   not the cache's) */
+	/*
+	 * By op index: 1 when prev holds no buckets for the op, the viewer
+	 * having those of the cache share_id at version sent_ver (snapenc.c,
+	 * "Shared operations"); n_shared of them.  lost: one is gone, the
+	 * next snapshot is FULL.
+	 */
+	uint8_t		*shared;
+	size_t		 n_shared;
+	uint64_t	 share_id;
+	int		 lost;
 	void		*scratch;	/* owned: the encoder's work space */
 	/* The last encode: operations sent from a cache's change lists,
-	 * of those added to the copy in place, and of those whose new
-	 * buckets were inserted into the copy (tests, benchmarks). */
+	 * and of those the ones whose buckets the viewer shared with the
+	 * cache (tests, benchmarks). */
 	size_t		 st_list;
-	size_t		 st_inplace;
-	size_t		 st_insert;
+	size_t		 st_shared;
 };
 
 /* Receiver state of one connection: known names and the current totals. */
@@ -207,11 +214,22 @@ int	pt__wire_encode_snapshot_ver(struct pt__wire_tx *tx,
  * The same for the snapshot of cache c (c->cur, with c->ver): operations
  * its last refresh updated from the journals are sent from the changes it
  * listed (struct pt__snapop) when the viewer has the version they start
- * from, without comparing or copying buckets.  The bytes are those of
- * pt__wire_encode_snapshot_ver().
+ * from, without comparing buckets.  The viewer keeps no copy of the
+ * buckets: it shares the cache's (snapenc.c, "Shared operations").  The
+ * bytes are those of pt__wire_encode_snapshot_ver(), unless the viewer
+ * missed a refresh it was not kept through (pt__wire_tx_keep()): then
+ * they are a FULL snapshot.
  */
 int	pt__wire_encode_snapshot_cache(struct pt__wire_tx *tx,
 	    const struct pt__snapcache *c, struct pt__buf *out);
+
+/*
+ * To be called after each refresh of cache c that tx, fed from c, is not
+ * sent a snapshot of: gives tx its own copy of each operation it shared
+ * with c that the refresh changed, so that its next snapshot is still a
+ * delta.  0, or PT_ENOMEM (the next snapshot is FULL).
+ */
+int	pt__wire_tx_keep(struct pt__wire_tx *tx, const struct pt__snapcache *c);
 
 /*
  * Decodes a SNAPSHOT payload against rx and stores a new, complete snapshot

@@ -98,137 +98,121 @@ bucket_changes(const pt_op_stats *o, const pt_op_stats *base,
 	return n;
 }
 
-/* How the encoder takes an operation's changes (list_mode()). */
-#define LIST_NONE	0	/* compares the buckets with the copy */
-#define LIST_COPY	1	/* from the cache's list; copies the buckets */
-#define LIST_INPLACE	2	/* from the list, added to the copy in place */
-#define LIST_INSERT	3	/* the same, the new buckets inserted */
-
 /*
- * Brings b, a copy of n_old buckets at the layout a change list d (dn
- * changes) starts from, to the list's layout of n buckets: the list's
- * buckets the copy lacks are inserted at their places and the others get
- * their counts added, from the back, so that only the buckets above the
- * lowest new one move.  With apply 0 it only checks that the list and the
- * copy agree, writing nothing.  Returns 1 when they do (b must then have
- * room for n), 0 when not.
+ * Shared operations.  A viewer fed from a cache c has, for most of its
+ * operations, exactly the buckets the cache had at the version it was
+ * last sent (tx->sent_ver): tx->shared[i] says so, and its copy of the
+ * operation then keeps the figures but no buckets.  The cache's last
+ * refresh lists what it added to each operation it updated from the
+ * journals (struct pt__snapop: dl, from version dfrom), so the buckets of
+ * a viewer one refresh behind are the cache's minus that list.  A viewer
+ * further behind needs its own copy of an operation before a second
+ * refresh changes it: pt__wire_tx_keep() makes it, after every refresh
+ * the viewer is not sent.  A shared operation whose state is gone all the
+ * same (a refresh the viewer was not kept through, a merge, a failed
+ * copy) makes the next snapshot FULL.
  */
-static int
-insert_walk(pt_bucket *b, size_t n_old, size_t n,
-    const struct pt__bdelta *d, size_t dn, int apply)
-{
-	size_t i = n_old, o = n, k = dn;
-	const struct pt__bdelta *x;
 
-	if (n <= n_old || n - n_old > dn)
-		return 0;
-	/* o - i new buckets are still to come, below o. */
-	for (; k > 0 && o > i; k--) {
-		x = &d[k - 1];
-		while (i > 0 && b[i - 1].index > x->idx) {
-			o--;
-			i--;
-			if (apply)
-				b[o] = b[i];
-		}
-		o--;
-		if (i > 0 && b[i - 1].index == x->idx) {
-			i--;
-			if (apply) {
-				b[o] = b[i];
-				b[o].count += x->cnt;
-			}
-		} else if (apply) {
-			memset(&b[o], 0, sizeof b[o]);
-			b[o].index = x->idx;
-			b[o].count = x->cnt;
-		}
-		if (o != x->pos)
-			return 0;
-	}
-	if (o != i)
-		return 0;
-	/* Below the lowest new bucket nothing moved. */
-	for (; k > 0; k--) {
-		x = &d[k - 1];
-		if (x->pos >= i || b[x->pos].index != x->idx)
-			return 0;
-		if (apply)
-			b[x->pos].count += x->cnt;
-	}
-	return 1;
+/* Whether the cache c's last refresh listed how op i came from version v. */
+static int
+listed_from(const struct pt__snapcache *c, size_t i, uint64_t v)
+{
+	return c->op[i].dgen == c->refreshes && c->op[i].dfrom == v;
 }
 
-/*
- * How to take the changes of op i (LIST_*): from the cache c's list when
- * its last refresh made one and the viewer has the version it starts from
- * (struct pt__snapop); then added to the viewer's copy b in place when that
- * has the cache's layout, or with the new buckets inserted when it has the
- * layout the list starts from, else the buckets are copied.
- */
+/* Whether an operation tx shares with cache c is gone (FULL needed). */
 static int
-list_mode(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
-    size_t i, const pt_op_stats *b)
-{
-	const struct pt__snapop *so;
-	const struct pt__bdelta *d;
-	uint32_t k;
-
-	if (c == NULL || b == NULL || tx->sent_ver == NULL ||
-	    tx->sent_lay == NULL)
-		return LIST_NONE;
-	so = &c->op[i];
-	if (so->dgen != c->refreshes || tx->sent_ver[i] != so->dfrom)
-		return LIST_NONE;
-	d = c->dl + so->doff;
-	/* The checks are cheap, and their lines those the commit writes. */
-	if (so->lay != 0 && tx->sent_lay[i] == so->lay) {
-		for (k = 0; k < so->dn; k++)
-			if (d[k].pos >= b->n_buckets ||
-			    b->buckets[d[k].pos].index != d[k].idx)
-				return LIST_COPY;
-		return LIST_INPLACE;
-	}
-	if (so->dlay != 0 && so->dlay != so->lay &&
-	    tx->sent_lay[i] == so->dlay && insert_walk(b->buckets,
-	    b->n_buckets, c->cur->ops[i].n_buckets, d, so->dn, 0))
-		return LIST_INSERT;
-	return LIST_COPY;
-}
-
-/* How far ahead, in operations, the encoder's passes load the viewer's
- * copy. */
-#define COPY_AHEAD	4
-/* Buckets of one operation loaded ahead at most. */
-#define COPY_AHEAD_MAX	32
-
-/*
- * Starts loading the viewer's copy of op i where the cache c's list of its
- * changes lands (or its first buckets), for a pass over the operations to
- * come to it in cache: with a thousand busy operations the copies are
- * megabytes, and each pass would otherwise wait for every line in turn.
- */
-static void
-copy_prefetch(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
-    size_t i)
+shared_lost(const struct pt__wire_tx *tx, const struct pt__snapcache *c)
 {
 	const pt_snapshot *p = tx->prev;
-	const struct pt__snapop *so;
-	const struct pt__bdelta *d;
-	const pt_bucket *b;
-	uint32_t k, n;
+	size_t i;
 
-	if (p == NULL || i >= p->n_ops || (b = p->ops[i].buckets) == NULL)
-		return;
-	__builtin_prefetch(b, 1, 3);
-	if (c == NULL || i >= c->cur->n_ops ||
-	    (so = &c->op[i])->dgen != c->refreshes)
-		return;
-	d = c->dl + so->doff;
-	n = so->dn < COPY_AHEAD_MAX ? so->dn : COPY_AHEAD_MAX;
-	for (k = 0; k < n; k++)
-		if (d[k].pos < p->ops[i].n_buckets)
-			__builtin_prefetch(&b[d[k].pos], 1, 3);
+	if (p == NULL || tx->shared == NULL || tx->n_shared == 0)
+		return 0;
+	if (tx->lost || c == NULL || c->id != tx->share_id ||
+	    c->cur->n_ops < p->n_ops)
+		return 1;
+	for (i = 0; i < p->n_ops; i++)
+		if (tx->shared[i] && tx->sent_ver[i] != c->ver[i] &&
+		    !listed_from(c, i, tx->sent_ver[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The buckets op i of cache c had before its last refresh added the list
+ * of its changes: its buckets now minus the list, without those the list
+ * brought (an empty one is new: c's buckets are all non-empty).  A new
+ * array, or NULL (*np 0) when there are none or no memory (*oom set).
+ */
+static pt_bucket *
+buckets_before(const struct pt__snapcache *c, size_t i, size_t *np, int *oom)
+{
+	const pt_op_stats *o = &c->cur->ops[i];
+	const struct pt__bdelta *d = c->dl + c->op[i].doff;
+	uint32_t k = 0, dn = c->op[i].dn;
+	pt_bucket *b;
+	uint64_t cnt;
+	size_t j, n = 0;
+
+	*np = 0;
+	*oom = 0;
+	if (o->n_buckets == 0)
+		return NULL;
+	if ((b = reallocarray(NULL, o->n_buckets, sizeof *b)) == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	for (j = 0; j < o->n_buckets; j++) {
+		cnt = o->buckets[j].count;
+		if (k < dn && d[k].pos == j)
+			cnt -= d[k++].cnt;
+		if (cnt == 0)
+			continue;
+		b[n] = o->buckets[j];
+		b[n++].count = cnt;
+	}
+	if (n == 0) {
+		free(b);
+		return NULL;
+	}
+	*np = n;
+	return b;
+}
+
+int
+pt__wire_tx_keep(struct pt__wire_tx *tx, const struct pt__snapcache *c)
+{
+	pt_snapshot *p = tx->prev;
+	pt_bucket *b;
+	size_t i, n;
+	int oom;
+
+	if (p == NULL || tx->shared == NULL || tx->n_shared == 0 || tx->lost)
+		return 0;
+	if (c == NULL || c->cur == NULL || c->id != tx->share_id ||
+	    c->cur->n_ops < p->n_ops) {
+		tx->lost = 1;
+		return 0;
+	}
+	for (i = 0; i < p->n_ops; i++) {
+		if (!tx->shared[i] || tx->sent_ver[i] == c->ver[i])
+			continue;
+		if (!listed_from(c, i, tx->sent_ver[i])) {
+			tx->lost = 1;	/* changed with no list: gone */
+			return 0;
+		}
+		b = buckets_before(c, i, &n, &oom);
+		if (oom) {
+			tx->lost = 1;
+			return PT_ENOMEM;
+		}
+		p->ops[i].buckets = b;
+		p->ops[i].n_buckets = n;
+		tx->shared[i] = 0;
+		tx->n_shared--;
+	}
+	return 0;
 }
 
 /* The changes of op i listed by the cache c, into ch; returns how many. */
@@ -273,15 +257,22 @@ op_changed(const pt_op_stats *o, const pt_op_stats *b, size_t nch)
 	    o->min_ns != b->min_ns || o->max_ns != b->max_ns;
 }
 
+/* How the encoder takes an operation's changes (struct enc_prep). */
+#define FROM_BUCKETS	0	/* compares its buckets with the copy's */
+#define FROM_LIST	1	/* the cache's list, from the viewer's copy */
+#define FROM_LIST_SHARED 2	/* the list, from the cache's buckets before
+				   it (the viewer shares them) */
+
 /*
  * What the encoder prepares before writing a frame, so that once the frame
  * is written nothing can fail: copies of the operations the viewer gets
- * (which become tx->prev's), and names of new counters.
+ * (which become tx->prev's) when it is not fed from a cache, and names of
+ * new operations and counters.
  */
 struct enc_prep {
 	pt_bucket	**buckets;	/* by op index; for sent ops */
 	uint8_t		 *send;		/* by op index: 1 if it may have changed */
-	uint8_t		 *list;		/* by op index: list_mode */
+	uint8_t		 *list;		/* by op index: FROM_* */
 	char		**op_names;	/* by op index, for new ops */
 	char		**ctr_names;	/* by counter index, for new counters */
 };
@@ -307,20 +298,34 @@ prep_free(struct enc_prep *p, size_t n_ops, size_t n_ctr)
 	free(p->ctr_names);
 }
 
+/* Grows a by-op array of tx to n + 1 elements of size sz (new ones 0). */
+static int
+tx_grow(void **a, size_t have, size_t n, size_t sz)
+{
+	uint8_t *na;
+
+	if ((na = reallocarray(*a, n + 1, sz)) == NULL)
+		return PT_ENOMEM;
+	if (n + 1 > have)
+		memset(na + have * sz, 0, (n + 1 - have) * sz);
+	*a = na;
+	return 0;
+}
+
 /*
  * Decides which operations to look at (all of them without versions, after
- * a FULL or when new; else those whose version moved), checks them and
- * copies them; makes room in tx->prev.  0, PT_EINVAL or PT_ENOMEM.
+ * a FULL or when new; else those whose version moved) and how, checks them
+ * and copies them (only without a cache: a viewer fed from one shares its
+ * buckets); makes room in tx->prev.  0, PT_EINVAL or PT_ENOMEM.
  */
 static int
 prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
     const struct pt__snapcache *c, int full, struct enc_prep *p)
 {
 	pt_snapshot *prev = tx->prev;
-	size_t i, n_prev = prev != NULL ? prev->n_ops : 0;
+	size_t i, n_prev = prev != NULL ? prev->n_ops : 0, have;
 	pt_counter_stats *nc;
 	pt_op_stats *no;
-	uint64_t *nv;
 	int rc;
 
 	memset(p, 0, sizeof *p);
@@ -340,32 +345,18 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		    tx->sent_ver == NULL || tx->sent_ver[i] != ver[i];
 		if (!p->send[i])
 			continue;
-		if (!full && i < n_prev) {
-			copy_prefetch(tx, c, i + COPY_AHEAD);
-			p->list[i] = (uint8_t)list_mode(tx, c, i, &prev->ops[i]);
-		}
-		if (p->list[i] == LIST_INPLACE)
-			continue;	/* no copy: added to the viewer's */
-		if (p->list[i] == LIST_INSERT) {
-			/* No copy either: room in the viewer's for the new
-			 * buckets (a quarter more, for those to come). */
-			pt_op_stats *d = &prev->ops[i];
-			pt_bucket *nb;
-
-			if (malloc_usable_size(d->buckets) <
-			    o->n_buckets * sizeof *d->buckets) {
-				if ((nb = reallocarray(d->buckets, o->n_buckets +
-				    o->n_buckets / 4, sizeof *nb)) == NULL)
-					return PT_ENOMEM;
-				d->buckets = nb;
-			}
-			continue;
-		}
-		if ((rc = op_check(o)) != 0)
+		if (!full && i < n_prev && c != NULL &&
+		    listed_from(c, i, tx->sent_ver[i]))
+			p->list[i] = tx->shared != NULL && tx->shared[i] ?
+			    FROM_LIST_SHARED : FROM_LIST;
+		if (c == NULL) {
+			if ((rc = op_check(o)) != 0)
+				return rc;
+			if (o->n_buckets > 0 && (p->buckets[i] =
+			    buckets_dup(o->buckets, o->n_buckets)) == NULL)
+				return PT_ENOMEM;
+		} else if (p->list[i] == 0 && (rc = op_check(o)) != 0)
 			return rc;
-		if (o->n_buckets > 0 && (p->buckets[i] =
-		    buckets_dup(o->buckets, o->n_buckets)) == NULL)
-			return PT_ENOMEM;
 		if (i >= n_prev && (p->op_names[i] = strdup(o->name)) == NULL)
 			return PT_ENOMEM;
 	}
@@ -379,17 +370,15 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 			return PT_ENOMEM;
 		prev->ops = no;
 	}
-	if (s->n_ops > n_prev || tx->sent_ver == NULL ||
-	    tx->sent_lay == NULL) {
-		if ((nv = reallocarray(tx->sent_ver, s->n_ops + 1,
-		    sizeof *nv)) == NULL)
-			return PT_ENOMEM;
-		tx->sent_ver = nv;
-		if ((nv = reallocarray(tx->sent_lay, s->n_ops + 1,
-		    sizeof *nv)) == NULL)
-			return PT_ENOMEM;
-		tx->sent_lay = nv;
-	}
+	have = tx->sent_ver != NULL ? n_prev : 0;
+	if ((s->n_ops > n_prev || tx->sent_ver == NULL) &&
+	    (rc = tx_grow((void **)&tx->sent_ver, have, s->n_ops,
+	    sizeof *tx->sent_ver)) != 0)
+		return rc;
+	have = tx->shared != NULL ? n_prev : 0;
+	if ((s->n_ops > n_prev || tx->shared == NULL) &&
+	    (rc = tx_grow((void **)&tx->shared, have, s->n_ops, 1)) != 0)
+		return rc;
 	if (s->n_counters > prev->n_counters) {
 		if ((nc = reallocarray(prev->counters, s->n_counters,
 		    sizeof *nc)) == NULL)
@@ -399,62 +388,62 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 	return 0;
 }
 
-/* Makes tx->prev what the viewer now has: s, with the copies of p. */
+/*
+ * Makes tx->prev what the viewer now has: s, with the copies of p, or
+ * sharing the buckets of the cache c, all of whose operations the viewer
+ * now has as they are (those not sent too: their versions are the same).
+ */
 static void
 prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
     const struct pt__snapcache *c, struct enc_prep *p)
 {
 	pt_snapshot *prev = tx->prev;
-	const struct pt__bdelta *dl;
-	pt_bucket *kb;
-	size_t i, k, kn;
+	size_t i, n_prev = prev->n_ops;
+	const char *name;
 
 	pt__snapshot_copy_header(prev, s);
 	for (i = 0; i < s->n_ops; i++) {
 		pt_op_stats *d = &prev->ops[i];
-		const char *name;
 
-		if (!p->send[i])
-			continue;
-		if (p->list[i] == LIST_INPLACE)
-			copy_prefetch(tx, c, i + COPY_AHEAD);
-		if (p->list[i] == LIST_INPLACE || p->list[i] == LIST_INSERT) {
-			/* The changes land in buckets the copy has, or new
-			 * ones inserted (list_mode() checked it can be). */
-			name = d->name;
-			kb = d->buckets;
-			kn = d->n_buckets;
-			*d = s->ops[i];
-			d->name = name;
-			d->buckets = kb;
-			dl = c->dl + c->op[i].doff;
-			if (p->list[i] == LIST_INSERT) {
-				(void)insert_walk(kb, kn, s->ops[i].n_buckets,
-				    dl, c->op[i].dn, 1);
-				tx->sent_lay[i] = c->op[i].lay;
-			} else {
-				d->n_buckets = kn;
-				for (k = 0; k < c->op[i].dn; k++)
-					kb[dl[k].pos].count += dl[k].cnt;
+		if (!p->send[i]) {
+			/* The same version: the cache's buckets now. */
+			if (c != NULL && !tx->shared[i]) {
+				free(d->buckets);
+				d->buckets = NULL;
+				d->n_buckets = 0;
+				tx->shared[i] = 1;
+				tx->n_shared++;
 			}
-			tx->sent_ver[i] = ver[i];
 			continue;
 		}
-		if (i < prev->n_ops) {
+		if (i < n_prev) {
 			name = d->name;
 			free(d->buckets);
 		} else {
 			name = p->op_names[i];
 			p->op_names[i] = NULL;
+			tx->shared[i] = 0;
 		}
 		*d = s->ops[i];
 		d->name = name;
-		d->buckets = p->buckets[i];
-		p->buckets[i] = NULL;
 		tx->sent_ver[i] = ver != NULL ? ver[i] : 0;
-		tx->sent_lay[i] = c != NULL ? c->op[i].lay : 0;
+		if (c != NULL) {
+			d->buckets = NULL;
+			d->n_buckets = 0;
+			if (!tx->shared[i])
+				tx->n_shared++;
+			tx->shared[i] = 1;
+		} else {
+			d->buckets = p->buckets[i];
+			p->buckets[i] = NULL;
+			if (tx->shared[i])
+				tx->n_shared--;
+			tx->shared[i] = 0;
+		}
 	}
 	prev->n_ops = s->n_ops;
+	tx->share_id = c != NULL ? c->id : 0;
+	tx->lost = 0;
 	for (i = 0; i < s->n_counters; i++) {
 		if (i >= prev->n_counters) {
 			prev->counters[i].name = p->ctr_names[i];
@@ -514,7 +503,7 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		return PT_EINVAL;
 	if ((rc = snapshot_check(tx, s)) != 0)
 		return rc;
-	full = need_full(tx, s);
+	full = need_full(tx, s) || shared_lost(tx, c);
 	if ((rc = prep_make(tx, s, ver, c, full, &prep)) != 0 ||
 	    (tx->scratch == NULL &&
 	    (tx->scratch = malloc(sizeof *sc)) == NULL)) {
@@ -564,7 +553,7 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		pt__put_str(&e, s->counters[i].name);
 
 	/* Operations: count them first, then write them. */
-	tx->st_list = tx->st_inplace = tx->st_insert = 0;
+	tx->st_list = tx->st_shared = 0;
 	nchanged = 0;
 	for (i = 0; i < s->n_ops; i++) {
 		const pt_op_stats *b = !full && i < tx->prev->n_ops ?
@@ -590,8 +579,6 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 
 		if (prep.send[i] != 1)
 			continue;
-		if (!full)
-			copy_prefetch(tx, NULL, i + COPY_AHEAD);
 		nch = prep.list[i] ? list_changes(c, i, ch) :
 		    bucket_changes(o, b, ch);
 		dcount = o->count - (b != NULL ? b->count : 0);
@@ -610,10 +597,16 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 			pt__put_i64(&e, (int64_t)dmin);
 		if (dmax != 0)
 			pt__put_i64(&e, (int64_t)dmax);
-		tx->st_list += prep.list[i] != LIST_NONE;
-		tx->st_inplace += prep.list[i] == LIST_INPLACE;
-		tx->st_insert += prep.list[i] == LIST_INSERT;
-		rc = pt__put_buckets(&e, ch, nch, dcount, b, sc);
+		tx->st_list += prep.list[i] != FROM_BUCKETS;
+		tx->st_shared += prep.list[i] == FROM_LIST_SHARED;
+		/* Shared: the viewer has the cache's buckets before the list
+		 * (those now, minus the list), whose first the cache knows. */
+		if (prep.list[i] == FROM_LIST_SHARED)
+			rc = pt__put_buckets(&e, ch, nch, dcount, o, 1,
+			    c->op[i].dfirst, sc);
+		else
+			rc = pt__put_buckets(&e, ch, nch, dcount, b, 0,
+			    UINT32_MAX, sc);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;
 		prev_id = o->id;

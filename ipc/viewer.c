@@ -400,13 +400,16 @@ is_stalled(const struct pt__viewer *v, uint64_t now)
  * Drops viewers whose handshake deadline passed and sends a snapshot to
  * every viewer that is owed one: one refresh of the agent's snapshot for
  * all of them, which merges again only the operations that had events.
+ * Viewers share the buckets of the agent's snapshot (snapenc.c): those
+ * not sent this refresh get their own copies of what it changed.
  */
 void
 pt__agent_run_timers(uint64_t now)
 {
 	struct pt__viewer *v;
 	uint64_t iv;
-	int i, rc = 1, by_time;
+	uint8_t due[PT__VIEWERS_MAX];
+	int i, rc, by_time, any = 0;
 
 	for (i = 0; i < PT__VIEWERS_MAX; i++) {
 		v = &pt__agent.viewers[i];
@@ -416,13 +419,20 @@ pt__agent_run_timers(uint64_t now)
 		else if (is_stalled(v, now))
 			pt__viewer_close(v);
 	}
+	for (i = 0; i < PT__VIEWERS_MAX; i++)
+		any |= due[i] = (uint8_t)is_due(&pt__agent.viewers[i], now);
+	if (!any)
+		return;
+	rc = pt__snapshot_refresh(&pt__agent.cache);
 	for (i = 0; i < PT__VIEWERS_MAX; i++) {
 		v = &pt__agent.viewers[i];
-		if (!is_due(v, now))
+		if (v->state == V_READY && (!due[i] || rc != 0))
+			(void)pt__wire_tx_keep(&v->tx, &pt__agent.cache);
+	}
+	for (i = 0; i < PT__VIEWERS_MAX; i++) {
+		v = &pt__agent.viewers[i];
+		if (!due[i])
 			continue;
-		if (rc == 1) {
-			rc = pt__snapshot_refresh(&pt__agent.cache);
-		}
 		by_time = v->interval_ms != 0 && v->due <= now + DUE_SLACK_NS;
 		if (rc == 0) {
 			/* PT_ERANGE: too far behind; anything else: broken. */

@@ -295,7 +295,7 @@ pt__wire_tx_done(struct pt__wire_tx *tx)
 {
 	pt_snapshot_free(tx->prev);
 	free(tx->sent_ver);
-	free(tx->sent_lay);
+	free(tx->shared);
 	free(tx->scratch);
 	pt__wire_tx_init(tx);
 }

@@ -227,19 +227,27 @@ cl_thread(void *arg)
 	return NULL;
 }
 
+/* Refreshes c, keeping tx (a viewer not sent this refresh) a delta away. */
+static void
+refresh_keep(struct pt__snapcache *c, struct pt__wire_tx *tx)
+{
+	CU_ASSERT_FATAL(pt__snapshot_refresh(c) == 0);
+	CU_ASSERT(pt__wire_tx_keep(tx, c) == 0);
+}
+
 /*
- * One step of test_change_lists(): a refresh, then the snapshot to the
- * viewer tx[1] through the cache's lists and its comparing twin tx[0]
- * (cache_send()).  Unless a late calibration step merged everything, the
- * frame must carry n operations, of which tx[1] sent list from the lists,
- * inplace of those added to its copy in place and insert with new buckets
- * inserted into it; returns whether that was checked.
+ * One step of test_change_lists(): a refresh (tx[2] kept through it),
+ * then the snapshot to the viewer tx[1] through the cache's lists and its
+ * comparing twin tx[0] (cache_send()).  Unless a late calibration step
+ * merged everything, the frame must carry n operations, of which tx[1]
+ * sent list from the lists, shared of them from the cache's buckets;
+ * returns whether that was checked.
  */
 static int
 cl_step(struct pt__snapcache *c, struct pt__wire_tx *tx,
-    struct pt__wire_rx *rx, int n, size_t list, size_t inplace, size_t insert)
+    struct pt__wire_rx *rx, int n, size_t list, size_t shared)
 {
-	CU_ASSERT_FATAL(pt__snapshot_refresh(c) == 0);
+	refresh_keep(c, &tx[2]);
 	if (c->merged != 0) {
 		cache_send(c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
 		return 0;
@@ -247,17 +255,16 @@ cl_step(struct pt__snapcache *c, struct pt__wire_tx *tx,
 	cache_send(c, &tx[0], &rx[0], &tx[1], &rx[1], n);
 	CU_ASSERT_EQUAL(c->replayed, (size_t)n);
 	CU_ASSERT_EQUAL(tx[1].st_list, list);
-	CU_ASSERT_EQUAL(tx[1].st_inplace, inplace);
-	CU_ASSERT_EQUAL(tx[1].st_insert, insert);
+	CU_ASSERT_EQUAL(tx[1].st_shared, shared);
 	return 1;
 }
 
 /*
  * The encoder takes the changes of operations the cache updated from the
- * journals from its lists: added in place to the viewer's copy when that
- * has the cache's layout, inserted into it when new buckets came, not used by a
- * viewer that missed a refresh; the frames are byte for byte those of the
- * comparing encoder, and decode to the cache's snapshot.
+ * journals from its lists, for a viewer that shares the cache's buckets,
+ * new buckets or not; a viewer that missed refreshes (kept through them:
+ * its own copies of what changed) compares; the frames are byte for byte
+ * those of the comparing encoder, and decode to the cache's snapshot.
  */
 static void
 test_change_lists(void)
@@ -291,43 +298,52 @@ test_change_lists(void)
 	}
 	CU_ASSERT_FATAL(c.merged == 0);
 
-	/* The same buckets again: in place. */
+	/* The same buckets again. */
 	cl_record(&cl_sites[0], d1, 3, 4);
 	cl_record(&cl_sites[1], d1 + 1, 1, 1);
-	checked += cl_step(&c, tx, rx, 2, 2, 2, 0);
+	checked += cl_step(&c, tx, rx, 2, 2, 2);
 
-	/* New buckets: from the lists, inserted into the copy. */
+	/* New buckets. */
 	cl_record(&cl_sites[0], d2, 2, 1);
 	cl_record(&cl_sites[2], d1, 1, 1);
-	checked += cl_step(&c, tx, rx, 2, 2, 1, 1);
+	checked += cl_step(&c, tx, rx, 2, 2, 2);
 
-	/* The copy has the new layout: in place again.  Another thread's
-	 * slots too. */
+	/* Another thread's slots; its exit merges its operations again,
+	 * which lists what the merge added. */
 	cl_record(&cl_sites[0], d2, 2, 2);
 	CU_ASSERT_FATAL(pthread_create(&t, NULL, cl_thread,
 	    &cl_sites[1]) == 0);
-	pthread_join(t, NULL);	/* it retires: a merge of everything */
-	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	pthread_join(t, NULL);
+	refresh_keep(&c, &tx[2]);
+	CU_ASSERT(!tx[2].lost);
 	cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], 2);
+	CU_ASSERT_EQUAL(tx[1].st_shared, 2);
 	cl_record(&cl_sites[0], d2, 2, 2);
 	cl_record(&cl_sites[1], d1, 3, 1);
-	checked += cl_step(&c, tx, rx, 2, 2, 2, 0);
+	checked += cl_step(&c, tx, rx, 2, 2, 2);
 
-	/* A viewer that missed refreshes (its copy is older than where the
-	 * lists start) compares, and sends what its twin sends. */
+	/* A viewer that missed refreshes (kept through them: its copies of
+	 * what changed are older than where the lists start) compares, and
+	 * sends what its twin sends. */
 	cl_record(&cl_sites[2], d2, 2, 3);
-	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	refresh_keep(&c, &tx[2]);
+	CU_ASSERT(!tx[2].lost);
 	cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
 	cache_send(&c, &tx[3], &rx[3], &tx[2], &rx[2], -1);
-	CU_ASSERT_EQUAL(tx[2].st_list, 0);
+	CU_ASSERT_EQUAL(tx[2].st_shared, 0);
+	CU_ASSERT_EQUAL(tx[2].n_shared, c.cur->n_ops);
 
-	/* A reset: everything from zero, then lists again. */
+	/* A reset: everything from zero (the buckets a viewer shared are
+	 * gone: it was due a FULL snapshot anyway), then lists again. */
 	CU_ASSERT(pt_reset() == 0);
 	cl_record(&cl_sites[1], d1, 3, 1);
-	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	refresh_keep(&c, &tx[2]);
+	CU_ASSERT(tx[2].lost);
 	cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
+	cache_send(&c, &tx[3], &rx[3], &tx[2], &rx[2], -1);
+	CU_ASSERT(!tx[2].lost && tx[2].n_shared == c.cur->n_ops);
 	cl_record(&cl_sites[1], d1, 3, 1);
-	checked += cl_step(&c, tx, rx, 1, 1, 1, 0);
+	checked += cl_step(&c, tx, rx, 1, 1, 1);
 	/* A merge of everything (a late calibration step) skips a check;
 	 * not all of them. */
 	printf("(%d of 4 steps checked) ", checked);
@@ -340,17 +356,28 @@ test_change_lists(void)
 	}
 }
 
-/* The viewer's copy tx->prev has the operations of s: figures, buckets. */
+/*
+ * The viewer tx, fed from cache c, shares the buckets of every operation
+ * of c's snapshot (its copy holds none) and has their figures.
+ */
 static int
-copy_equal(const pt_snapshot *s, const pt_snapshot *copy)
+shares_all(const struct pt__snapcache *c, const struct pt__wire_tx *tx)
 {
+	const pt_snapshot *s = c->cur, *copy = tx->prev;
 	size_t i;
 
-	if (copy == NULL || s->n_ops != copy->n_ops)
+	if (copy == NULL || s->n_ops != copy->n_ops ||
+	    tx->n_shared != s->n_ops || tx->share_id != c->id)
 		return 0;
-	for (i = 0; i < s->n_ops; i++)
-		if (!op_same(&s->ops[i], &copy->ops[i]))
+	for (i = 0; i < s->n_ops; i++) {
+		const pt_op_stats *x = &s->ops[i], *y = &copy->ops[i];
+
+		if (!tx->shared[i] || tx->sent_ver[i] != c->ver[i] ||
+		    y->buckets != NULL || y->n_buckets != 0 ||
+		    x->count != y->count || x->total_ns != y->total_ns ||
+		    x->min_ns != y->min_ns || x->max_ns != y->max_ns)
 			return 0;
+	}
 	return 1;
 }
 
@@ -365,9 +392,9 @@ static pt_site rnd_sites[4] = {
  * Histograms filling up, round after round (1 to 20 events an operation,
  * log-uniform from 1 ns to 1 ms: new buckets below, between and above the
  * old ones): the viewer fed from the cache's lists gets the same bytes as
- * its comparing twin, and its copy stays the cache's snapshot, whether
- * the changes were added in place or inserted.  A second pair of viewers
- * skips every third round (its copy lags: the buckets are compared).
+ * its comparing twin, and keeps no buckets of its own: it shares every
+ * operation's with the cache.  A second pair of viewers skips every third
+ * round (kept through it: its own copies of what changed, compared).
  */
 static void
 test_insert_rounds(void)
@@ -376,7 +403,7 @@ test_insert_rounds(void)
 	struct pt__wire_tx tx[4];
 	struct pt__wire_rx rx[4];
 	uint64_t r = 7, d;
-	size_t inserted = 0, inplace = 0;
+	size_t shared = 0;
 	int i, k, round, n, same = 1;
 
 	memset(&c, 0, sizeof c);
@@ -399,15 +426,16 @@ test_insert_rounds(void)
 		cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
 		if (round % 3 != 2)
 			cache_send(&c, &tx[3], &rx[3], &tx[2], &rx[2], -1);
-		inserted += tx[1].st_insert;
-		inplace += tx[1].st_inplace;
-		same &= copy_equal(c.cur, tx[1].prev);
+		else
+			CU_ASSERT(pt__wire_tx_keep(&tx[2], &c) == 0);
+		shared += tx[1].st_shared;
+		same &= shares_all(&c, &tx[1]);
 		if (round % 3 != 2)
-			same &= copy_equal(c.cur, tx[2].prev);
+			same &= shares_all(&c, &tx[2]);
 	}
 	CU_ASSERT(same);
-	CU_ASSERT(inserted > 0);
-	printf("(%zu inserted, %zu in place) ", inserted, inplace);
+	CU_ASSERT(shared > 0);
+	printf("(%zu sent from shared buckets) ", shared);
 	pt__snapcache_free(&c);
 	for (i = 0; i < 4; i++) {
 		pt__wire_tx_done(&tx[i]);
@@ -418,6 +446,6 @@ test_insert_rounds(void)
 const struct cunit_test incremental_tests[] = {
 	{ "incremental snapshots", test_incremental },
 	{ "change lists of the agent's cache", test_change_lists },
-	{ "new buckets inserted into the viewer's copy", test_insert_rounds },
+	{ "histograms filling: viewers share the cache's buckets", test_insert_rounds },
 	{ NULL, NULL }
 };

@@ -110,7 +110,8 @@ test_roundtrip_hand(void)
 		/* The tail of an unchanged snapshot: 0 ops, 0 counters. */
 		t2.prev = pt__snapshot_copy(tx.prev);
 		t2.sent_ver = NULL;
-		t2.sent_lay = NULL;
+		t2.shared = NULL;
+		t2.n_shared = 0;
 		t2.scratch = NULL;
 		n = encode(&t2, s2, &frame);
 		payload_of(frame, n, &p, &n);
