@@ -461,6 +461,12 @@ pt__client_welcome(const struct pt__client *c)
 	return c != NULL ? &c->welcome : NULL;
 }
 
+uint64_t
+pt__client_fulls(const struct pt__client *c)
+{
+	return c->rx.n_full;
+}
+
 int
 pt__client_fd(const struct pt__client *c)
 {

@@ -182,6 +182,7 @@ struct pt__wire_rx {
 	char		**ctr_names;
 	uint32_t	  n_ctr_names;
 	uint64_t	  seq;
+	uint64_t	  n_full;	/* FULL snapshots decoded */
 	pt_snapshot	 *cur;		/* owned; the last decoded snapshot */
 	int32_t		  pid;
 	char		  process[64];
@@ -321,6 +322,8 @@ void	pt__client_close(struct pt__client *c);
 const struct pt__welcome *pt__client_welcome(const struct pt__client *c);
 /* The socket, for poll(); readable means pt__client_next may have news. */
 int	pt__client_fd(const struct pt__client *c);
+/* How many of the snapshots received were FULL ones (tests). */
+uint64_t pt__client_fulls(const struct pt__client *c);
 
 int	pt__client_subscribe(struct pt__client *c, uint32_t interval_ms);
 int	pt__client_request(struct pt__client *c);

@@ -747,6 +747,7 @@ pt__wire_decode_snapshot(struct pt__wire_rx *rx, const uint8_t *p,
 	rx->n_op_names = n_ops;
 	rx->n_ctr_names = n_ctrs;
 	rx->seq = seq;
+	rx->n_full += (uint64_t)full;
 	pt_snapshot_free(rx->cur);
 	rx->cur = s;
 	if (out != NULL)

@@ -1,6 +1,6 @@
 /*
  * client.c - the client: its errors, a stream of snapshots, a reset
- * seen by another viewer.
+ * seen by another viewer, viewers at different intervals.
  */
 #include "agent-test.h"
 
@@ -185,9 +185,150 @@ out:
 	pt__client_close(b);
 }
 
+static pt_site share_ops[6] = {
+	PT_SITE_INIT("agent.share.a", PT_KIND_OP),
+	PT_SITE_INIT("agent.share.b", PT_KIND_OP),
+	PT_SITE_INIT("agent.share.c", PT_KIND_OP),
+	PT_SITE_INIT("agent.share.d", PT_KIND_OP),
+	PT_SITE_INIT("agent.share.e", PT_KIND_OP),
+	PT_SITE_INIT("agent.share.f", PT_KIND_OP),
+};
+static volatile int share_stop;
+
+/*
+ * Records into share_ops until share_stop: a few events a round into most
+ * (taken from the journals), a hundred into every third (merged again),
+ * over a range of durations that widens (new buckets).
+ */
+static void *
+share_recorder(void *arg)
+{
+	uint64_t r = 1, span;
+	int k, e, n, round = 0;
+
+	(void)arg;
+	while (!share_stop) {
+		span = (uint64_t)1 << (1 + round / 8 % 24);
+		for (k = 0; k < 6; k++) {
+			n = k % 3 == 0 ? 100 : 1 + (int)(r >> 60);
+			for (e = 0; e < n; e++) {
+				r = r * 6364136223846793005ull +
+				    1442695040888963407ull;
+				pt_record_ns(&share_ops[k], 1 + (r >> 30) % span);
+			}
+		}
+		round++;
+		sleep_ms(2);
+	}
+	return NULL;
+}
+
+/* Takes in what c has received; returns how many snapshots, the last in
+ * *last (freed first; the caller frees it). */
+static int
+drain(struct pt__client *c, pt_snapshot **last)
+{
+	struct pt__event ev;
+	int n = 0;
+
+	while (pt__client_next(c, 0, &ev) == 1) {
+		if (ev.type != PT__EV_SNAPSHOT)
+			continue;
+		pt_snapshot_free(*last);
+		*last = ev.snap;
+		n++;
+	}
+	return n;
+}
+
+/* The operations of share_ops in s and t have the same figures and
+ * buckets. */
+static int
+share_same(const pt_snapshot *s, const pt_snapshot *t)
+{
+	const pt_op_stats *x, *y;
+	size_t j;
+	int k;
+
+	for (k = 0; k < 6; k++) {
+		x = pt_snapshot_find_op(s, share_ops[k].pt_name);
+		y = pt_snapshot_find_op(t, share_ops[k].pt_name);
+		if (x == NULL || y == NULL || x->count != y->count ||
+		    x->min_ns != y->min_ns || x->max_ns != y->max_ns ||
+		    x->n_buckets != y->n_buckets)
+			return 0;
+		for (j = 0; j < x->n_buckets; j++)
+			if (x->buckets[j].index != y->buckets[j].index ||
+			    x->buckets[j].count != y->buckets[j].count)
+				return 0;
+	}
+	return 1;
+}
+
+/*
+ * Two viewers streaming at different intervals while operations record:
+ * the agent refreshes for one while the other waits (each keeps its own
+ * copies of what it has not been sent), yet each gets one FULL snapshot
+ * and deltas after it, and once the recording stops both have exactly the
+ * operations' buckets.
+ */
+static void
+test_viewers_intervals(void)
+{
+	struct pt__client *a = open_self(), *b = open_self();
+	pt_snapshot *la = NULL, *lb = NULL, *s = NULL;
+	pthread_t t;
+	uint64_t end;
+	int na = 0, nb = 0;
+
+	if (a == NULL || b == NULL)
+		goto out;
+	for (int k = 0; k < 6; k++)
+		pt_record_ns(&share_ops[k], 1000);
+	CU_ASSERT_EQUAL(pt__client_subscribe(a, 10), 0);
+	CU_ASSERT_EQUAL(pt__client_subscribe(b, 37), 0);
+	share_stop = 0;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, share_recorder, NULL) == 0);
+	for (end = now_ms() + 1500; now_ms() < end; sleep_ms(5)) {
+		na += drain(a, &la);
+		nb += drain(b, &lb);
+	}
+	share_stop = 1;
+	pthread_join(t, NULL);
+	sleep_ms(100);
+	na += drain(a, &la);
+	nb += drain(b, &lb);
+	CU_ASSERT(na >= 40);
+	CU_ASSERT(nb >= 15);
+	printf("(%d and %d snapshots) ", na, nb);
+	CU_ASSERT_EQUAL(pt__client_fulls(a), 1);
+	CU_ASSERT_EQUAL(pt__client_fulls(b), 1);
+
+	/* Snapshots taken after the recording stopped. */
+	CU_ASSERT_FATAL(pt_snapshot_take(&s) == 0);
+	pt_snapshot_free(la);
+	pt_snapshot_free(lb);
+	la = next_snapshot(a, 2000);
+	lb = next_snapshot(b, 2000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(la);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lb);
+	CU_ASSERT(share_same(la, s));
+	CU_ASSERT(share_same(lb, s));
+	CU_ASSERT_EQUAL(pt__client_fulls(a), 1);
+	CU_ASSERT_EQUAL(pt__client_fulls(b), 1);
+out:
+	pt_snapshot_free(s);
+	pt_snapshot_free(la);
+	pt_snapshot_free(lb);
+	pt__client_close(a);
+	pt__client_close(b);
+}
+
 const struct cunit_test client_tests[] = {
 	{ "client errors", test_client_errors },
 	{ "client stream", test_client_stream },
 	{ "reset bumps the epoch", test_reset_epoch },
+	{ "viewers at different intervals: deltas, exact",
+	    test_viewers_intervals },
 	{ NULL, NULL }
 };
