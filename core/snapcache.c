@@ -102,21 +102,6 @@ retired_moves(const struct pt__op_acc *r)
 #define REPLAY_DONE	0	/* updated from the journals */
 #define REPLAY_MERGE	(-1000)	/* cannot: merge the buckets again */
 
-/* Sorts the n bucket indexes of v (a few at most: insertion). */
-static void
-sort_u16(uint16_t *v, size_t n)
-{
-	size_t i, j;
-	uint16_t x;
-
-	for (i = 1; i < n; i++) {
-		x = v[i];
-		for (j = i; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-}
-
 /* Distinct buckets looked up in their groups; more take one walk. */
 #define ADD_LOOKUPS_MAX	24
 
@@ -146,12 +131,22 @@ gpos_build(struct pt__snapop *so, const pt_op_stats *op)
 	so->gpos[PT__GROUPS] = (uint16_t)op->n_buckets;
 }
 
+/* The bits set in v, inline (without -mpopcnt the builtin is a call). */
+static inline unsigned
+bits_set(uint64_t v)
+{
+	v -= (v >> 1) & 0x5555555555555555ull;
+	v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((v * 0x0101010101010101ull) >> 56);
+}
+
 /* How many of the buckets so describes come before bucket x. */
 static inline size_t
 gpos_rank(const struct pt__snapop *so, uint32_t x)
 {
-	return (size_t)so->gpos[x >> PT__GROUP_BITS] + (size_t)
-	    __builtin_popcountll(so->gbits[x >> PT__GROUP_BITS] & (gbit(x) - 1));
+	return (size_t)so->gpos[x >> PT__GROUP_BITS] +
+	    bits_set(so->gbits[x >> PT__GROUP_BITS] & (gbit(x) - 1));
 }
 
 /* The place of bucket x in the buckets so describes, or -1: none. */
@@ -183,13 +178,30 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, struct pt__snapop *so,
 	ssize_t at;
 	pt_bucket *b = op->buckets, *nb;
 	struct pt__bdelta *dsc = c->dsc;
-	uint32_t *cnt = c->cnt, k, x;
+	uint32_t *cnt = c->cnt, k, x, tg = 0;
+	uint64_t tm[PT__GROUPS], tb;
 	size_t i, j, o, g, md, nd = 0, nn = 0, n = op->n_buckets;
 	size_t dn = 0;
 
-	for (i = 0; i < m; i++)
-		if (cnt[ev[i]]++ == 0)
-			ev[nd++] = ev[i];	/* ev becomes the distinct ones */
+	/* ev becomes the distinct ones, in order: each group's touched
+	 * buckets as bits, read out lowest first (no sort). */
+	for (i = 0; i < m; i++) {
+		x = ev[i];
+		if (cnt[x]++ != 0)
+			continue;
+		g = x >> PT__GROUP_BITS;
+		if (!(tg & (uint32_t)1 << g)) {
+			tg |= (uint32_t)1 << g;
+			tm[g] = 0;
+		}
+		tm[g] |= gbit(x);
+	}
+	for (; tg != 0; tg &= tg - 1) {
+		g = (size_t)__builtin_ctz(tg);
+		for (tb = tm[g]; tb != 0; tb &= tb - 1)
+			ev[nd++] = (uint16_t)(g << PT__GROUP_BITS |
+			    (size_t)__builtin_ctzll(tb));
+	}
 	if (nd > ADD_LOOKUPS_MAX) {
 		/* Many: one walk over the buckets takes them in order. */
 		for (j = 0; j < n; j++) {
@@ -206,10 +218,8 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, struct pt__snapop *so,
 		for (i = 0; i < nd; i++)
 			if (cnt[ev[i]] != 0)
 				ev[nn++] = ev[i];	/* new: kept in cnt */
-		sort_u16(ev, nn);
 		nd = 0;		/* no lookups */
-	} else
-		sort_u16(ev, nd);
+	}
 	for (i = 0; i < nd; i++) {
 		x = ev[i];
 		if ((at = gpos_find(so, x)) < 0) {
