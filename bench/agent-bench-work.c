@@ -35,6 +35,23 @@ snap_record(struct rng *r, int op)
 	    lognormal_ns(r, snap_median_ns[op], snap_sigma)));
 }
 
+/*
+ * With PT_BENCH_PIN set, the measuring thread runs on CPU 0 and the
+ * recording threads on CPU 1 (cpu -1: no change): steadier figures for
+ * comparing two builds on a noisy machine, not what a program sees.
+ */
+static void
+pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	(void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 static void *
 snap_worker(void *arg)
 {
@@ -44,6 +61,7 @@ snap_worker(void *arg)
 	rng_seed(&r, 1000 + (uint64_t)idx);
 	/* Named apart from the measuring thread, for profilers. */
 	pthread_setname_np(pthread_self(), "pt-bench-rec");
+	pin_to(getenv("PT_BENCH_PIN") != NULL ? 1 - atoi(getenv("PT_BENCH_PIN")) : -1);
 	/* Every thread records into every operation. */
 	for (int op = 0; op < SNAP_OPS; op++)
 		for (int e = 0; e < g_events_per_slot; e++)
@@ -107,6 +125,7 @@ struct work {
 static struct work
 measure_work(int n, int full, uint64_t gap_ns)
 {
+	pin_to(getenv("PT_BENCH_PIN") != NULL ? atoi(getenv("PT_BENCH_PIN")) : -1);
 	double *wall = xcalloc((size_t)n, sizeof *wall);
 	double *cpu = xcalloc((size_t)n, sizeof *cpu);
 	double *take = xcalloc((size_t)n, sizeof *take);

@@ -20,21 +20,25 @@ struct bitw {
 	unsigned	 n;	/* how many */
 };
 
-/* Appends the low nbits (<= 32) of v, least significant first. */
-static void
+/* Appends the low nbits (<= 32) of v, least significant first; whole
+ * 32-bit words go out at once, their bytes lowest first. */
+static inline void
 bitw_bits(struct bitw *w, uint64_t v, unsigned nbits)
 {
-	uint8_t b;
+	uint8_t b[4];
 
 	if (nbits < 64)
 		v &= ((uint64_t)1 << nbits) - 1;
 	w->acc |= v << w->n;
 	w->n += nbits;
-	while (w->n >= 8) {
-		b = (uint8_t)w->acc;
-		enc_raw(w->e, &b, 1);
-		w->acc >>= 8;
-		w->n -= 8;
+	if (w->n >= 32) {
+		b[0] = (uint8_t)w->acc;
+		b[1] = (uint8_t)(w->acc >> 8);
+		b[2] = (uint8_t)(w->acc >> 16);
+		b[3] = (uint8_t)(w->acc >> 24);
+		enc_raw(w->e, b, 4);
+		w->acc >>= 32;
+		w->n -= 32;
 	}
 }
 
@@ -64,17 +68,18 @@ bitw_eg(struct bitw *w, uint32_t v)
 	bitw_bits(w, v, l);
 }
 
+/* Writes the bits left, the last byte padded with zeros. */
 static void
 bitw_flush(struct bitw *w)
 {
 	uint8_t b;
 
-	if (w->n > 0) {
+	for (; w->n > 0; w->n = w->n > 8 ? w->n - 8 : 0) {
 		b = (uint8_t)w->acc;
 		enc_raw(w->e, &b, 1);
+		w->acc >>= 8;
 	}
 	w->acc = 0;
-	w->n = 0;
 }
 
 /* ------------------------------------------------------------------------ */
