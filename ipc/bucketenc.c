@@ -98,35 +98,50 @@ first_bucket(const pt_op_stats *o)
 	return 0;
 }
 
-/*
- * Bits of the packed stream with each parameter k (0 .. PACK_K_MAX) into
- * bits[k], in one pass over the changes: a gap g costs (g >> k) + 1 + k,
- * and the sum of g >> k over the gaps is that of c[j] << (j - k) over the
- * bits j >= k, c[j] counting the gaps with bit j set.
- */
-_Static_assert(PT_HIST_BUCKETS <= 1u << (PACK_K_MAX + 1),
-    "a gap's bits are 0 .. PACK_K_MAX");
-
-static void
-packed_bits(const struct bchange *ch, size_t n, uint64_t events,
-    uint64_t *bits)
+/* Bits of the packed stream with parameter k: each of the events - 1
+ * gaps costs 1 + k bits and its value >> k more (zero gaps within a
+ * bucket, then those between the n buckets). */
+static uint64_t
+packed_bits_k(const struct bchange *ch, size_t n, uint64_t events, unsigned k)
 {
-	uint64_t c[PACK_K_MAX + 1], sum;
-	uint32_t g;
+	uint64_t sum = (events - 1) * (1 + k);
 	size_t i;
-	unsigned j, k;
 
-	memset(c, 0, sizeof c);
 	for (i = 1; i < n; i++)
-		for (g = ch[i].idx - ch[i - 1].idx; g != 0; g &= g - 1)
-			c[__builtin_ctz(g)]++;
-	for (k = 0; k <= PACK_K_MAX; k++) {
-		/* Zero gaps within a bucket, then the gaps between them. */
-		sum = (events - n) * (1 + k) + (uint64_t)(n - 1) * (1 + k);
-		for (j = k; j <= PACK_K_MAX; j++)
-			sum += c[j] << (j - k);
-		bits[k] = sum;
+		sum += (ch[i].idx - ch[i - 1].idx) >> k;
+	return sum;
+}
+
+/*
+ * The packed stream's smallest size over k 0 .. PACK_K_MAX, and the least
+ * k that gives it.  The size is convex in k (from k to k + 1 it changes by
+ * events - 1 minus the sum of ceil((g >> k) / 2) over the gaps, which does
+ * not fall as k grows), so a walk from near log2 of the mean gap finds it
+ * in a few passes.
+ */
+static uint64_t
+packed_best(const struct bchange *ch, size_t n, uint64_t events,
+    unsigned *kp)
+{
+	uint64_t vals = events - 1, span = ch[n - 1].idx - ch[0].idx, f, g;
+	unsigned k = 0, k0;
+
+	while (k < PACK_K_MAX && vals > 0 && vals << (k + 1) <= span)
+		k++;
+	k0 = k;
+	f = packed_bits_k(ch, n, events, k);
+	while (k > 0 && (g = packed_bits_k(ch, n, events, k - 1)) <= f) {
+		k--;
+		f = g;
 	}
+	while (k == k0 && k < PACK_K_MAX &&
+	    (g = packed_bits_k(ch, n, events, k + 1)) < f) {
+		k++;
+		f = g;
+		k0 = k;
+	}
+	*kp = k;
+	return f;
 }
 
 /* k0s[i] with this bit: the bucket's prediction is 0. */
@@ -380,10 +395,10 @@ pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	uint8_t *k0s = sc->k0s;
 	size_t list = varint_len((uint64_t)n << 1), packed = SIZE_MAX, i;
 	size_t pred = SIZE_MAX;
-	uint64_t events = 0, bits, best_bits = UINT64_MAX, hdr = 0;
+	uint64_t events = 0, best_bits = UINT64_MAX, hdr = 0;
 	int list_ok = 1, pack_ok = n > 0 && !pt__wire_force_list;
 	uint32_t base_first = first != UINT32_MAX ? first : first_bucket(base);
-	unsigned k, best_k = 0;
+	unsigned best_k = 0;
 	struct pred_choice pc = { 0, 0, 0 };
 	struct bitw w;
 
@@ -402,16 +417,7 @@ pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 			events += ch[i].mag;
 	}
 	if (pack_ok) {
-		uint64_t kbits[PACK_K_MAX + 1];
-
-		packed_bits(ch, n, events, kbits);
-		for (k = 0; k <= PACK_K_MAX; k++) {
-			bits = kbits[k];
-			if (bits < best_bits) {
-				best_bits = bits;
-				best_k = k;
-			}
-		}
+		best_bits = packed_best(ch, n, events, &best_k);
 		hdr = events == dcount ? (uint64_t)best_k << 2 | 3 :
 		    (events << 4 | best_k) << 2 | 1;
 		packed = varint_len(hdr) + varint_len(zigzag((int64_t)ch[0].idx -
