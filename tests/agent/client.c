@@ -193,7 +193,7 @@ static pt_site share_ops[6] = {
 	PT_SITE_INIT("agent.share.e", PT_KIND_OP),
 	PT_SITE_INIT("agent.share.f", PT_KIND_OP),
 };
-static volatile int share_stop;
+static int share_stop;	/* atomic */
 
 /*
  * Records into share_ops until share_stop: a few events a round into most
@@ -207,7 +207,7 @@ share_recorder(void *arg)
 	int k, e, n, round = 0;
 
 	(void)arg;
-	while (!share_stop) {
+	while (!__atomic_load_n(&share_stop, __ATOMIC_RELAXED)) {
 		span = (uint64_t)1 << (1 + round / 8 % 24);
 		for (k = 0; k < 6; k++) {
 			n = k % 3 == 0 ? 100 : 1 + (int)(r >> 60);
@@ -287,13 +287,13 @@ test_viewers_intervals(void)
 		pt_record_ns(&share_ops[k], 1000);
 	CU_ASSERT_EQUAL(pt__client_subscribe(a, 10), 0);
 	CU_ASSERT_EQUAL(pt__client_subscribe(b, 37), 0);
-	share_stop = 0;
+	__atomic_store_n(&share_stop, 0, __ATOMIC_RELAXED);
 	CU_ASSERT_FATAL(pthread_create(&t, NULL, share_recorder, NULL) == 0);
 	for (end = now_ms() + 1500; now_ms() < end; sleep_ms(5)) {
 		na += drain(a, &la);
 		nb += drain(b, &lb);
 	}
-	share_stop = 1;
+	__atomic_store_n(&share_stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	sleep_ms(100);
 	na += drain(a, &la);
