@@ -3,6 +3,7 @@
  * seen by another viewer, viewers at different intervals.
  */
 #include "agent-test.h"
+#include "../snapcmp.h"
 
 /* ------------------------------------------------------------------------ */
 /* Client                                                                    */
@@ -247,20 +248,13 @@ static int
 share_same(const pt_snapshot *s, const pt_snapshot *t)
 {
 	const pt_op_stats *x, *y;
-	size_t j;
 	int k;
 
 	for (k = 0; k < 6; k++) {
 		x = pt_snapshot_find_op(s, share_ops[k].pt_name);
 		y = pt_snapshot_find_op(t, share_ops[k].pt_name);
-		if (x == NULL || y == NULL || x->count != y->count ||
-		    x->min_ns != y->min_ns || x->max_ns != y->max_ns ||
-		    x->n_buckets != y->n_buckets)
+		if (x == NULL || y == NULL || !snapcmp_op(x, y))
 			return 0;
-		for (j = 0; j < x->n_buckets; j++)
-			if (x->buckets[j].index != y->buckets[j].index ||
-			    x->buckets[j].count != y->buckets[j].count)
-				return 0;
 	}
 	return 1;
 }

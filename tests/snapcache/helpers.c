@@ -32,15 +32,7 @@ rec(int i, uint64_t ticks)
 int
 same_buckets(const pt_op_stats *x, const pt_op_stats *y)
 {
-	size_t j;
-
-	if (x->n_buckets != y->n_buckets)
-		return 0;
-	for (j = 0; j < x->n_buckets; j++)
-		if (x->buckets[j].index != y->buckets[j].index ||
-		    x->buckets[j].count != y->buckets[j].count)
-			return 0;
-	return 1;
+	return snapcmp_buckets(x, y);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../cunit.h"
+#include "../snapcmp.h"
 
 /* helpers.c: OPS operations, registered by suite_init(). */
 #define OPS		40

@@ -3,6 +3,7 @@
  * wire, and the change lists the encoder takes from the cache.
  */
 #include "wire-test.h"
+#include "../snapcmp.h"
 
 static pt_site inc_sites[3] = {
 	PT_SITE_INIT("inc.a", PT_KIND_OP),
@@ -10,23 +11,6 @@ static pt_site inc_sites[3] = {
 	PT_SITE_INIT("inc.late", PT_KIND_OP),
 };
 static pt_site inc_ctr = PT_SITE_INIT("inc.ctr", PT_KIND_COUNTER);
-
-/* Op x has the figures and buckets of y (names and percentiles aside). */
-static int
-op_same(const pt_op_stats *x, const pt_op_stats *y)
-{
-	size_t j;
-
-	if (x->count != y->count || x->total_ns != y->total_ns ||
-	    x->min_ns != y->min_ns || x->max_ns != y->max_ns ||
-	    x->n_buckets != y->n_buckets)
-		return 0;
-	for (j = 0; j < x->n_buckets; j++)
-		if (x->buckets[j].index != y->buckets[j].index ||
-		    x->buckets[j].count != y->buckets[j].count)
-			return 0;
-	return 1;
-}
 
 /* Operations and counters of a and b agree (times aside). */
 static int
@@ -43,7 +27,7 @@ stats_equal(const pt_snapshot *a, const pt_snapshot *b)
 
 		/* The cache leaves the percentiles out. */
 		pt_op_stats_finish(&t, a->tick_ns);
-		if (strcmp(x->name, y->name) != 0 || !op_same(x, y) ||
+		if (strcmp(x->name, y->name) != 0 || !snapcmp_op(x, y) ||
 		    t.p99_ns != y->p99_ns)
 			return 0;
 	}
