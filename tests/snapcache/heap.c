@@ -55,12 +55,13 @@ test_header(void)
 	CU_ASSERT(c.cur->memory.rss_bytes >= big);
 	/* Once the wait is over: read again, 32 MiB more than heap0 (under
 	 * valgrind, whose malloc glibc does not see, all the readings are
-	 * alike).  This test's heap is small: its wait is the floor; under
-	 * valgrind, whose mallinfo is slow, longer: cut short then. */
+	 * alike).  This test's heap is small: its wait is the floor, unless
+	 * the reading was slow (valgrind's mallinfo, or a loaded machine
+	 * that preempted it): 1,000 x as long as it took ("heap wait: the
+	 * floor or 1,000 x the read"), cut short then. */
 	next = pt__heap_next_ns();
 	now = pt__mono_ns();
 	if (next > now + 2 * PT__HEAP_EVERY_NS) {
-		CU_ASSERT(cunit_under_valgrind());
 		pt__heap_wait_end();
 		next = 1;
 	} else if (next > now) {
