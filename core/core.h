@@ -364,19 +364,14 @@ struct pt__snapop {
 	int		mm_ok;		/* min/max are of this epoch's events */
 	/*
 	 * When dgen is the cache's refreshes: the last refresh updated the
-	 * operation from the journals, from version dfrom to its version
-	 * now, by adding the counts c->dl[doff .. doff + dn - 1] (ascending
-	 * bucket indexes) to its buckets.  lay names the layout of its
-	 * bucket array (which buckets, in which places): it changes when
-	 * buckets come or go, so that a copy made at the same lay has each
-	 * bucket where cur has it (0: none yet).  dlay is the layout the
-	 * changes start from: lay itself, or the one before when they
-	 * brought new buckets (the list then names every new bucket, with
-	 * its place in the new layout, and a copy at dlay can be brought to
-	 * lay by inserting them).
+	 * operation (from the journals, or merging it again) from version
+	 * dfrom to its version now, by adding the counts c->dl[doff .. doff
+	 * + dn - 1] (ascending bucket indexes, each with its place in the
+	 * buckets now; a bucket the list brought had none before) to its
+	 * buckets.  The encoder sends a viewer at dfrom the list, and gives
+	 * a viewer it does not send this refresh to its own copy of the
+	 * buckets before (ipc/snapenc.c, "Shared operations").
 	 */
-	uint64_t	lay;
-	uint64_t	dlay;
 	uint64_t	dgen;
 	uint64_t	rmoves;		/* the retired totals' moves merged */
 	uint64_t	dfrom;
@@ -438,7 +433,6 @@ struct pt__snapcache {
 	size_t		 merged;	/* and ops merged from the buckets */
 	uint64_t	 refreshes;	/* refreshes begun */
 	uint64_t	 name_ns;	/* when cur->process was read */
-	uint64_t	 laygen;	/* last layout handed out */
 	struct pt__bdelta *dl;		/* the last refresh's changes */
 	size_t		 dl_n;
 	size_t		 dl_cap;

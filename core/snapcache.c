@@ -368,7 +368,6 @@ merge_list(struct pt__snapcache *c, size_t i, const pt_op_stats *op,
 		return;
 	so->dgen = c->refreshes;
 	so->dfrom = c->ver[i];
-	so->dlay = so->lay;
 	so->doff = (uint32_t)c->dl_n;
 	so->dn = dn;
 	so->dfirst = so->first;
@@ -486,7 +485,6 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 {
 	pt_op_stats *op = &c->cur->ops[i];
 	struct pt__bdelta *dl;
-	uint64_t lay0 = c->op[i].lay;
 	uint32_t dn = 0, k;
 	int rc = 0;
 
@@ -495,13 +493,10 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 	if (g->m > 0 && (rc = op_add_events(c, op, &c->op[i],
 	    c->jbuf + g->ev0, g->m, dl, &dn)) < 0)
 		return rc;
-	if (g->m > 0 && rc == 1)
-		c->op[i].lay = ++c->laygen;
 	/* What the encoder may take instead of comparing buckets. */
 	if (dl != NULL) {
 		c->op[i].dgen = c->refreshes;
 		c->op[i].dfrom = c->ver[i];
-		c->op[i].dlay = lay0;
 		c->op[i].doff = (uint32_t)c->dl_n;
 		c->op[i].dn = dn;
 		c->dl_n += dn;
@@ -675,7 +670,6 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			free(op->buckets);
 			*op = fresh;
 			c->op[i].cap = (uint32_t)op->n_buckets;
-			c->op[i].lay = ++c->laygen;
 			c->op[i].first = op->n_buckets > 0 ?
 			    (uint16_t)op->buckets[0].index : 0;
 			gpos_build(&c->op[i], op);
