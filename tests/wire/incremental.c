@@ -427,9 +427,85 @@ test_insert_rounds(void)
 	}
 }
 
+/* Records one event into each of the sites of arg and exits (its slots
+ * retire: their ops are merged again, with lists). */
+static void *
+rv_thread(void *arg)
+{
+	pt_site *sites = arg;
+
+	for (int i = 0; i < 4; i++)
+		pt_record_ns(&sites[i], 1000u << i);
+	return NULL;
+}
+
+/*
+ * Three viewers fed from the cache, each beside a comparing twin, sent a
+ * refresh with chances 1, 1/2 and 1/3 (kept through the others), while
+ * operations get from none to a hundred events a round (from the journals,
+ * or merged again) and threads record and exit: every frame is the twin's,
+ * byte for byte, and decodes to the cache's snapshot, and no viewer gets a
+ * second FULL snapshot.
+ */
+static void
+test_random_viewers(void)
+{
+	struct pt__snapcache c;
+	struct pt__wire_tx tx[6];	/* 2k: the twin of 2k + 1 */
+	struct pt__wire_rx rx[6];
+	pthread_t t;
+	uint64_t r = 99, d;
+	int i, k, round, n;
+
+	memset(&c, 0, sizeof c);
+	for (i = 0; i < 6; i++) {
+		pt__wire_tx_init(&tx[i]);
+		pt__wire_rx_init(&rx[i]);
+	}
+	for (round = 0; round < 150; round++) {
+		for (i = 0; i < 4; i++) {
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			n = (int)((r >> 33) % 4 == 0 ? 40 + (r >> 40) % 60 :
+			    (r >> 40) % 6);
+			for (k = 0; k < n; k++) {
+				r = r * 6364136223846793005ull +
+				    1442695040888963407ull;
+				d = (uint64_t)1 << ((r >> 40) % 24);
+				pt_record_ns(&rnd_sites[i], d + (r >> 8) % d);
+			}
+		}
+		if (round % 17 == 5) {
+			CU_ASSERT_FATAL(pthread_create(&t, NULL, rv_thread,
+			    rnd_sites) == 0);
+			pthread_join(t, NULL);
+		}
+		CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+		for (k = 0; k < 3; k++) {
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			if ((r >> 33) % (uint64_t)(k + 1) == 0)
+				cache_send(&c, &tx[2 * k], &rx[2 * k],
+				    &tx[2 * k + 1], &rx[2 * k + 1], -1);
+			else
+				CU_ASSERT(pt__wire_tx_keep(&tx[2 * k + 1],
+				    &c) == 0);
+		}
+	}
+	for (k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL(rx[2 * k + 1].n_full, 1);
+		CU_ASSERT(!tx[2 * k + 1].lost);
+	}
+	pt__snapcache_free(&c);
+	for (i = 0; i < 6; i++) {
+		pt__wire_tx_done(&tx[i]);
+		pt__wire_rx_done(&rx[i]);
+	}
+}
+
 const struct cunit_test incremental_tests[] = {
 	{ "incremental snapshots", test_incremental },
 	{ "change lists of the agent's cache", test_change_lists },
 	{ "histograms filling: viewers share the cache's buckets", test_insert_rounds },
+	{ "viewers sent a refresh at random: their twins' bytes",
+	    test_random_viewers },
 	{ NULL, NULL }
 };
