@@ -64,6 +64,14 @@ dump_and_list() {
 tmpdir=/tmp/perftop-$uid
 [ -e "$tmpdir" ] || PT_DIRS+=("$tmpdir")
 nobody_demo "$tmpdir/PID.sock"
+# Its first training step may come a while after its socket (under ASan
+# and CI's parallel phases, a dump 0.1 s in found no operation yet).
+has_step() {
+	root_perftop dump "$NPID" --format json >"$PT_WORK/d.json" 2>/dev/null &&
+	    jq -e '[.operations[] | select(.name == "training_step")] | length == 1' \
+	    "$PT_WORK/d.json" >/dev/null
+}
+wait_until 15 has_step || note "no training_step in root's dumps after 15 s"
 dump_and_list "/tmp/perftop-$uid"
 jq_checks "$PT_WORK/d.json" \
     "with its operations" "[.operations[] | select(.name == \"training_step\")] | length == 1"
