@@ -158,7 +158,6 @@ struct pt__op_slot {
 	uint64_t	mm_epoch;	/* epoch min/max belong to, + 1 (0: none) */
 	uint64_t	groups;		/* bit g: a bucket of group g was used */
 	uint64_t	jn;		/* events recorded */
-	uint64_t	*hist;		/* PT_HIST_BUCKETS buckets, allocated */
 	/* bucket of event n at n % PT__JOURNAL, a cache line of its own */
 	uint16_t	jr[PT__JOURNAL] __attribute__((aligned(PT__CACHELINE)));
 } __attribute__((aligned(PT__CACHELINE)));
@@ -166,7 +165,7 @@ struct pt__op_slot {
 /*
  * The slot's figures and journal take two cache lines, and the slots of a
  * thread lie side by side in its record (struct pt__thread), apart from
- * their buckets: a snapshot reads the two lines of each changed slot, and
+ * their buckets (its hist[id]): a snapshot reads the two lines of each changed slot, and
  * a thousand slots 16 KiB apart (each with its buckets) cost a thousand
  * pages' translations, and no help from the hardware prefetcher.
  */
@@ -236,29 +235,39 @@ extern struct pt__thread_list pt__threads;	/* under pt__lock */
 void		pt__lock_threads(void);
 void		pt__lock_threads_long(void);
 void		pt__unlock_threads(void);
-struct pt__op_slot *pt__slot_get(uint32_t id);	/* slow path */
+/* Creates the caller's slot for op id (its buckets; slow path): the
+ * slot is then pt__self->slot[id].  NULL when out of memory. */
+uint64_t	*pt__slot_get(uint32_t id);
 int64_t		*pt__ctr_get(uint32_t id);	/* slow path */
 void		 pt__thread_init(void);
 void		 pt__thread_atfork_child(void);
+
+/* The buckets of thread t's slot for op id, NULL while it has none. */
+static inline __attribute__((always_inline)) uint64_t *
+pt__slot_hist(struct pt__thread *t, uint32_t id)
+{
+	return __atomic_load_n(&t->hist[id], __ATOMIC_ACQUIRE);
+}
 
 /* Looks up a slot of thread t without creating it. */
 static inline __attribute__((always_inline)) struct pt__op_slot *
 pt__slot_peek(struct pt__thread *t, uint32_t id)
 {
-	return __atomic_load_n(&t->hist[id], __ATOMIC_ACQUIRE) != NULL ?
-	    &t->slot[id] : NULL;
+	return pt__slot_hist(t, id) != NULL ? &t->slot[id] : NULL;
 }
 
-/* Records one duration (or times identical ones) into a slot. */
+/* Records one duration (or times identical ones) into slot s, whose
+ * buckets are hist. */
 static inline __attribute__((always_inline)) void
-pt__slot_record(struct pt__op_slot *s, uint64_t d, uint64_t times)
+pt__slot_record(struct pt__op_slot *s, uint64_t *hist, uint64_t d,
+    uint64_t times)
 {
 	uint64_t ep = PT__LOAD(&pt__g.epoch) + 1;
 	uint32_t idx = pt__hist_index(d);
 	uint64_t bit = (uint64_t)1 << (idx >> PT__GROUP_BITS);
 	uint64_t n = s->jn;
 
-	PT__BUMP(&s->hist[idx], times);
+	PT__BUMP(&hist[idx], times);
 	if (PT__UNLIKELY(!(s->groups & bit)))
 		PT__STORE(&s->groups, s->groups | bit);
 	if (PT__UNLIKELY(s->mm_epoch != ep)) {

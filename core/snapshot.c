@@ -161,7 +161,8 @@ minmax_merge(struct pt__op_acc *acc, uint64_t mm_epoch, uint64_t min,
  * short (never below zero).  Returns the events the buckets held.
  */
 static uint64_t
-acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
+acc_add_slot(struct pt__op_acc *acc, const struct pt__op_slot *s,
+    const uint64_t *hist, uint64_t ep)
 {
 	uint64_t groups, m, v, t, n = 0;
 	uint32_t g, i;
@@ -170,7 +171,7 @@ acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
 	groups = PT__LOAD(&s->groups);
 	acc->groups |= groups;
 	FOREACH_BUCKET(groups, g, i, m) {
-		v = PT__LOAD(&s->hist[i]);
+		v = PT__LOAD(&hist[i]);
 		acc->hist[i] += v;
 		n += v;
 	}
@@ -182,11 +183,12 @@ acc_add_slot(struct pt__op_acc *acc, struct pt__op_slot *s, uint64_t ep)
 	return n;
 }
 
-/* Zeroes slot s for the next thread (its used groups of buckets only). */
+/* Zeroes slot s, with buckets h, for the next thread (the groups of
+ * buckets it used only). */
 static void
-slot_clear(struct pt__op_slot *s)
+slot_clear(struct pt__op_slot *s, uint64_t *h)
 {
-	uint64_t *h = s->hist, m;
+	uint64_t m;
 	unsigned g;
 
 	for (m = s->groups; m != 0; m &= m - 1) {
@@ -195,7 +197,6 @@ slot_clear(struct pt__op_slot *s)
 		    sizeof h[0] << PT__GROUP_BITS);
 	}
 	memset(s, 0, sizeof *s);
-	s->hist = h;
 }
 
 /* Folds the slots of a thread that is going away into the retired totals. */
@@ -206,20 +207,22 @@ pt__retire_thread(struct pt__thread *t)
 	struct pt__op_slot *s;
 	struct pt__op_acc *acc;
 	int64_t *cell;
+	uint64_t *h;
 	uint32_t id, n;
 
 	n = pt__site_count(PT_KIND_OP);
 	for (id = 1; id <= n; id++) {
-		if ((s = pt__slot_peek(t, id)) == NULL)
+		if ((h = pt__slot_hist(t, id)) == NULL)
 			continue;
+		s = &t->slot[id];
 		if (s->groups != 0) {
 			if ((acc = acc_op(&retired, id)) != NULL) {
-				acc_add_slot(acc, s, ep);
+				acc_add_slot(acc, s, h, ep);
 				acc->moves++;
 			} else
 				pt__retired_lost++;	/* events lost */
 		}
-		slot_clear(s);
+		slot_clear(s, h);
 		t->rd_seen[id] = 0;
 	}
 	t->rd_owner = 0;
@@ -248,9 +251,8 @@ pt__op_cumulative(uint32_t id, struct pt__op_acc *acc, uint64_t ep,
     struct pt__snapcache *c)
 {
 	struct pt__op_acc *r;
-	struct pt__op_slot *s;
 	struct pt__thread *t;
-	uint64_t j0, n;
+	uint64_t j0, n, *h;
 
 	if ((r = acc_peek(&retired, id)) != NULL) {
 		acc_copy(acc, r);
@@ -259,10 +261,10 @@ pt__op_cumulative(uint32_t id, struct pt__op_acc *acc, uint64_t ep,
 	} else
 		acc_clear(acc);
 	LIST_FOREACH(t, &pt__threads, entry) {
-		if ((s = pt__slot_peek(t, id)) == NULL)
+		if ((h = pt__slot_hist(t, id)) == NULL)
 			continue;
-		j0 = __atomic_load_n(&s->jn, __ATOMIC_ACQUIRE);
-		n = acc_add_slot(acc, s, ep);
+		j0 = __atomic_load_n(&t->slot[id].jn, __ATOMIC_ACQUIRE);
+		n = acc_add_slot(acc, &t->slot[id], h, ep);
 		if (c != NULL)
 			t->rd_seen[id] = n == j0 ? j0 : PT__SEEN_BAD;
 	}

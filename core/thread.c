@@ -249,27 +249,24 @@ thread_get(void)
 }
 
 /* Returns the caller's slot for operation id, creating it.  Slow path. */
-struct pt__op_slot *
+uint64_t *
 pt__slot_get(uint32_t id)
 {
 	struct pt__thread *t;
-	struct pt__op_slot *s;
 	uint64_t *h;
 
 	if ((t = thread_get()) == NULL)
 		return NULL;
-	if ((s = pt__slot_peek(t, id)) != NULL)
-		return s;
+	if ((h = pt__slot_hist(t, id)) != NULL)
+		return h;
 	if ((h = aligned_alloc(PT__CACHELINE, HIST_BYTES)) == NULL)
 		return NULL;
 	memset(h, 0, HIST_BYTES);
-	s = &t->slot[id];
-	memset(s, 0, sizeof *s);
-	s->hist = h;
+	memset(&t->slot[id], 0, sizeof t->slot[id]);
 	__atomic_store_n(&t->hist[id], h, __ATOMIC_RELEASE);
 	if (id > t->max_id)
 		t->max_id = id;
-	return s;
+	return h;
 }
 
 /* Returns the caller's cell for counter id, creating it.  Slow path. */
@@ -292,17 +289,16 @@ pt__ctr_get(uint32_t id)
 	return &c->value[id & (PT__CTR_CHUNK - 1)];
 }
 
-/* The slow half of pt_scope_end: registration and slot creation. */
-static __attribute__((noinline)) struct pt__op_slot *
-end_slow(pt_site *site)
+/* The slow half of pt_scope_end: registration and slot creation; the
+ * slot's buckets, its id in *idp. */
+static __attribute__((noinline)) uint64_t *
+end_slow(pt_site *site, int32_t *idp)
 {
-	int id;
-
 	if (site == NULL || site->pt_kind != PT_KIND_OP)
 		return NULL;
-	if ((id = pt__site_resolve(site)) <= 0)
+	if ((*idp = pt__site_resolve(site)) <= 0)
 		return NULL;
-	return pt__slot_get((uint32_t)id);
+	return pt__slot_get((uint32_t)*idp);
 }
 
 pt_scope
@@ -331,9 +327,9 @@ pt_scope_end(pt_scope *sc)
 {
 	uint64_t end = pt__clock_now();
 	struct pt__thread *t = pt__self;
-	struct pt__op_slot *s = NULL;
+	uint64_t *h = NULL;
 	pt_site *site;
-	int32_t id;
+	int32_t id = 0;
 
 	if (PT__UNLIKELY(sc == NULL))
 		return;
@@ -341,10 +337,13 @@ pt_scope_end(pt_scope *sc)
 	if (PT__LIKELY(site != NULL && t != NULL) &&
 	    PT__LIKELY((id = PT__LOAD(&site->pt_id)) > 0) &&
 	    site->pt_kind == PT_KIND_OP)
-		s = pt__slot_peek(t, (uint32_t)id);
-	if (PT__UNLIKELY(s == NULL) && (s = end_slow(site)) == NULL)
-		return;
-	pt__slot_record(s, end - sc->pt_start, 1);
+		h = pt__slot_hist(t, (uint32_t)id);
+	if (PT__UNLIKELY(h == NULL)) {
+		if ((h = end_slow(site, &id)) == NULL)
+			return;
+		t = pt__self;	/* set by the slow path */
+	}
+	pt__slot_record(&t->slot[id], h, end - sc->pt_start, 1);
 }
 
 void
@@ -391,16 +390,16 @@ pt_counter_add(pt_site *site, int64_t n)
 int
 pt__test_record_ticks(pt_site *site, uint64_t ticks, uint64_t times)
 {
-	struct pt__op_slot *s;
+	uint64_t *h;
 	int id;
 
 	if (site == NULL || site->pt_kind != PT_KIND_OP)
 		return PT_EINVAL;
 	if ((id = pt__site_resolve(site)) <= 0)
 		return id;
-	if ((s = pt__slot_get((uint32_t)id)) == NULL)
+	if ((h = pt__slot_get((uint32_t)id)) == NULL)
 		return PT_ENOMEM;
-	pt__slot_record(s, ticks, times);
+	pt__slot_record(&pt__self->slot[id], h, ticks, times);
 	return 0;
 }
 
