@@ -93,7 +93,7 @@ change_bytes(const struct pt__wire_tx *tx, pt_snapshot *mix)
 	t = *tx;
 	t.sent_ver = NULL;	/* t's own */
 	t.shared = NULL;
-	t.n_shared = 0;
+	t.share_id = 0;
 	t.scratch = NULL;
 	if ((t.prev = pt__snapshot_copy(tx->prev)) == NULL)
 		die("copy", strerror(ENOMEM));

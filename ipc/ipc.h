@@ -159,12 +159,11 @@ struct pt__wire_tx {
 	uint64_t	*sent_ver;	/* by op index: version prev holds */
 	/*
 	 * By op index: 1 when prev holds no buckets for the op, the viewer
-	 * having those of the cache share_id at version sent_ver (snapenc.c,
-	 * "Shared operations"); n_shared of them.  lost: one is gone, the
-	 * next snapshot is FULL.
+	 * having those of the cache share_id (0: the last snapshot was not
+	 * a cache's, none is shared) at version sent_ver (snapenc.c, "Shared
+	 * operations").  lost: one is gone, the next snapshot is FULL.
 	 */
 	uint8_t		*shared;
-	size_t		 n_shared;
 	uint64_t	 share_id;
 	int		 lost;
 	void		*scratch;	/* owned: the encoder's work space */

@@ -127,7 +127,7 @@ shared_lost(const struct pt__wire_tx *tx, const struct pt__snapcache *c)
 	const pt_snapshot *p = tx->prev;
 	size_t i;
 
-	if (p == NULL || tx->shared == NULL || tx->n_shared == 0)
+	if (p == NULL || tx->shared == NULL || tx->share_id == 0)
 		return 0;
 	if (tx->lost || c == NULL || c->id != tx->share_id ||
 	    c->cur->n_ops < p->n_ops)
@@ -188,7 +188,7 @@ pt__wire_tx_keep(struct pt__wire_tx *tx, const struct pt__snapcache *c)
 	size_t i, n;
 	int oom;
 
-	if (p == NULL || tx->shared == NULL || tx->n_shared == 0 || tx->lost)
+	if (p == NULL || tx->shared == NULL || tx->share_id == 0 || tx->lost)
 		return 0;
 	if (c == NULL || c->cur == NULL || c->id != tx->share_id ||
 	    c->cur->n_ops < p->n_ops) {
@@ -210,7 +210,6 @@ pt__wire_tx_keep(struct pt__wire_tx *tx, const struct pt__snapcache *c)
 		p->ops[i].buckets = b;
 		p->ops[i].n_buckets = n;
 		tx->shared[i] = 0;
-		tx->n_shared--;
 	}
 	return 0;
 }
@@ -405,41 +404,29 @@ prep_commit(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 	for (i = 0; i < s->n_ops; i++) {
 		pt_op_stats *d = &prev->ops[i];
 
-		if (!p->send[i]) {
-			/* The same version: the cache's buckets now. */
-			if (c != NULL && !tx->shared[i]) {
+		if (p->send[i]) {
+			if (i < n_prev) {
+				name = d->name;
 				free(d->buckets);
-				d->buckets = NULL;
-				d->n_buckets = 0;
-				tx->shared[i] = 1;
-				tx->n_shared++;
+			} else {
+				name = p->op_names[i];
+				p->op_names[i] = NULL;
 			}
-			continue;
-		}
-		if (i < n_prev) {
-			name = d->name;
-			free(d->buckets);
-		} else {
-			name = p->op_names[i];
-			p->op_names[i] = NULL;
-			tx->shared[i] = 0;
-		}
-		*d = s->ops[i];
-		d->name = name;
-		tx->sent_ver[i] = ver != NULL ? ver[i] : 0;
-		if (c != NULL) {
-			d->buckets = NULL;
-			d->n_buckets = 0;
-			if (!tx->shared[i])
-				tx->n_shared++;
-			tx->shared[i] = 1;
-		} else {
+			*d = s->ops[i];
+			d->name = name;
+			/* Its copy; none with a cache (shared). */
 			d->buckets = p->buckets[i];
 			p->buckets[i] = NULL;
-			if (tx->shared[i])
-				tx->n_shared--;
-			tx->shared[i] = 0;
+			if (c != NULL)
+				d->n_buckets = 0;
+			tx->sent_ver[i] = ver != NULL ? ver[i] : 0;
+		} else if (c != NULL) {
+			/* The same version: the cache's buckets now. */
+			free(d->buckets);
+			d->buckets = NULL;
+			d->n_buckets = 0;
 		}
+		tx->shared[i] = c != NULL;
 	}
 	prev->n_ops = s->n_ops;
 	tx->share_id = c != NULL ? c->id : 0;

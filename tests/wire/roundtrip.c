@@ -111,7 +111,7 @@ test_roundtrip_hand(void)
 		t2.prev = pt__snapshot_copy(tx.prev);
 		t2.sent_ver = NULL;
 		t2.shared = NULL;
-		t2.n_shared = 0;
+		t2.share_id = 0;
 		t2.scratch = NULL;
 		n = encode(&t2, s2, &frame);
 		payload_of(frame, n, &p, &n);
