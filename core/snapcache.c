@@ -328,6 +328,22 @@ dl_room(struct pt__snapcache *c, size_t m)
 }
 
 /*
+ * Makes the dn changes written at the end of c->dl (dl_room()) the list of
+ * op i, from its version now (struct pt__snapop).
+ */
+static void
+dl_done(struct pt__snapcache *c, size_t i, uint32_t dn)
+{
+	struct pt__snapop *so = &c->op[i];
+
+	so->dgen = c->refreshes;
+	so->dfrom = c->ver[i];
+	so->doff = (uint32_t)c->dl_n;
+	so->dn = dn;
+	c->dl_n += dn;
+}
+
+/*
  * Lists what a merge of op i of c added to its buckets op to make them
  * fresh's, as a refresh from the journals does (a viewer that shares the
  * op's buckets can then be sent the list, and one that lags can get its
@@ -366,12 +382,8 @@ merge_list(struct pt__snapcache *c, size_t i, const pt_op_stats *op,
 	}
 	if (k < op->n_buckets)
 		return;
-	so->dgen = c->refreshes;
-	so->dfrom = c->ver[i];
-	so->doff = (uint32_t)c->dl_n;
-	so->dn = dn;
 	so->dfirst = so->first;
-	c->dl_n += dn;
+	dl_done(c, i, dn);
 }
 
 /*
@@ -494,13 +506,8 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 	    c->jbuf + g->ev0, g->m, dl, &dn)) < 0)
 		return rc;
 	/* What the encoder may take instead of comparing buckets. */
-	if (dl != NULL) {
-		c->op[i].dgen = c->refreshes;
-		c->op[i].dfrom = c->ver[i];
-		c->op[i].doff = (uint32_t)c->dl_n;
-		c->op[i].dn = dn;
-		c->dl_n += dn;
-	}
+	if (dl != NULL)
+		dl_done(c, i, dn);
 	for (k = 0; k < g->np; k++)
 		c->pend_thr[g->p0 + k]->rd_seen[id] = c->pend_jn[g->p0 + k];
 	c->op[i].ticks = g->ticks;
