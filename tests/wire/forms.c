@@ -40,13 +40,6 @@ one_op_bucket_header(const uint8_t *p, size_t n, uint64_t dcount)
 	return hdr;
 }
 
-/* Durations in ns from a seeded generator (the same sequences as ever). */
-static uint64_t
-lcg(uint64_t *seed)
-{
-	return *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
-}
-
 /* Uniform over 3 .. 6 us. */
 static uint64_t
 uniform_ns(uint64_t *seed)

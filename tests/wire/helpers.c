@@ -10,6 +10,34 @@
  */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
+/* A seeded generator of its own (a 64-bit LCG): the tests that need the
+ * same sequence whatever ran before. */
+uint64_t
+lcg(uint64_t *seed)
+{
+	return *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+}
+
+/* Viewers tx[0 .. n - 1] and receivers rx[0 .. n - 1] made ready, and
+ * freed. */
+void
+viewers_init(struct pt__wire_tx *tx, struct pt__wire_rx *rx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		pt__wire_tx_init(&tx[i]);
+		pt__wire_rx_init(&rx[i]);
+	}
+}
+
+void
+viewers_done(struct pt__wire_tx *tx, struct pt__wire_rx *rx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		pt__wire_tx_done(&tx[i]);
+		pt__wire_rx_done(&rx[i]);
+	}
+}
+
 uint64_t
 rng_next(void)
 {

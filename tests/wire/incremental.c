@@ -132,10 +132,7 @@ test_incremental(void)
 	int i;
 
 	memset(&c, 0, sizeof c);
-	for (i = 0; i < 2; i++) {
-		pt__wire_tx_init(&tx[i]);
-		pt__wire_rx_init(&rx[i]);
-	}
+	viewers_init(tx, rx, 2);
 	pt_site_register(&inc_sites[0]);
 	pt_site_register(&inc_sites[1]);
 	for (i = 0; i < 100; i++)
@@ -181,10 +178,7 @@ test_incremental(void)
 	inc_step(&c, tx, rx, 3);
 
 	pt__snapcache_free(&c);
-	for (i = 0; i < 2; i++) {
-		pt__wire_tx_done(&tx[i]);
-		pt__wire_rx_done(&rx[i]);
-	}
+	viewers_done(tx, rx, 2);
 }
 
 static pt_site cl_sites[3] = {
@@ -273,10 +267,7 @@ test_change_lists(void)
 	int i, checked = 0;
 
 	memset(&c, 0, sizeof c);
-	for (i = 0; i < 4; i++) {
-		pt__wire_tx_init(&tx[i]);
-		pt__wire_rx_init(&rx[i]);
-	}
+	viewers_init(tx, rx, 4);
 	for (i = 0; i < 3; i++)
 		cl_record(&cl_sites[i], d1, 3, 2);
 	/* Rounds until the clock's calibration holds still (2 s at most):
@@ -345,10 +336,7 @@ test_change_lists(void)
 	CU_ASSERT(checked >= 3);
 
 	pt__snapcache_free(&c);
-	for (i = 0; i < 4; i++) {
-		pt__wire_tx_done(&tx[i]);
-		pt__wire_rx_done(&rx[i]);
-	}
+	viewers_done(tx, rx, 4);
 }
 
 /*
@@ -402,17 +390,13 @@ test_insert_rounds(void)
 	int i, k, round, n, same = 1;
 
 	memset(&c, 0, sizeof c);
-	for (i = 0; i < 4; i++) {
-		pt__wire_tx_init(&tx[i]);
-		pt__wire_rx_init(&rx[i]);
-	}
+	viewers_init(tx, rx, 4);
 	for (round = 0; round < 120; round++) {
 		for (i = 0; i < 4; i++) {
-			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			(void)lcg(&r);
 			n = 1 + (int)((r >> 33) % 20);
 			for (k = 0; k < n; k++) {
-				r = r * 6364136223846793005ull +
-				    1442695040888963407ull;
+				(void)lcg(&r);
 				d = (uint64_t)1 << ((r >> 40) % 20);
 				pt_record_ns(&rnd_sites[i], d + (r >> 8) % d);
 			}
@@ -432,10 +416,7 @@ test_insert_rounds(void)
 	CU_ASSERT(shared > 0);
 	printf("(%zu sent from shared buckets) ", shared);
 	pt__snapcache_free(&c);
-	for (i = 0; i < 4; i++) {
-		pt__wire_tx_done(&tx[i]);
-		pt__wire_rx_done(&rx[i]);
-	}
+	viewers_done(tx, rx, 4);
 }
 
 /* Records one event into each of the sites of arg and exits (its slots
@@ -469,18 +450,14 @@ test_random_viewers(void)
 	int i, k, round, n;
 
 	memset(&c, 0, sizeof c);
-	for (i = 0; i < 6; i++) {
-		pt__wire_tx_init(&tx[i]);
-		pt__wire_rx_init(&rx[i]);
-	}
+	viewers_init(tx, rx, 6);
 	for (round = 0; round < 150; round++) {
 		for (i = 0; i < 4; i++) {
-			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			(void)lcg(&r);
 			n = (int)((r >> 33) % 4 == 0 ? 40 + (r >> 40) % 60 :
 			    (r >> 40) % 6);
 			for (k = 0; k < n; k++) {
-				r = r * 6364136223846793005ull +
-				    1442695040888963407ull;
+				(void)lcg(&r);
 				d = (uint64_t)1 << ((r >> 40) % 24);
 				pt_record_ns(&rnd_sites[i], d + (r >> 8) % d);
 			}
@@ -492,7 +469,7 @@ test_random_viewers(void)
 		}
 		CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
 		for (k = 0; k < 3; k++) {
-			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			(void)lcg(&r);
 			if ((r >> 33) % (uint64_t)(k + 1) == 0)
 				cache_send(&c, &tx[2 * k], &rx[2 * k],
 				    &tx[2 * k + 1], &rx[2 * k + 1], -1);
@@ -506,10 +483,7 @@ test_random_viewers(void)
 		CU_ASSERT(!tx[2 * k + 1].lost);
 	}
 	pt__snapcache_free(&c);
-	for (i = 0; i < 6; i++) {
-		pt__wire_tx_done(&tx[i]);
-		pt__wire_rx_done(&rx[i]);
-	}
+	viewers_done(tx, rx, 6);
 }
 
 const struct cunit_test incremental_tests[] = {

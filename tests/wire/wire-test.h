@@ -37,6 +37,11 @@ struct rx_mark {
 };
 
 /* helpers.c */
+uint64_t	 lcg(uint64_t *seed);
+void		 viewers_init(struct pt__wire_tx *tx, struct pt__wire_rx *rx,
+		     int n);
+void		 viewers_done(struct pt__wire_tx *tx, struct pt__wire_rx *rx,
+		     int n);
 uint64_t	 rng_next(void);
 double		 rng_normal(void);
 void		 op_add(pt_op_stats *op, uint64_t ticks, uint64_t count,
