@@ -144,6 +144,30 @@ packed_best(const struct bchange *ch, size_t n, uint64_t events,
 	return f;
 }
 
+int
+pt__wire_packed_check(const uint32_t *idx, const uint64_t *cnt, size_t n)
+{
+	struct bchange ch[PT_HIST_BUCKETS];
+	uint64_t events = 0, bits, best = UINT64_MAX;
+	unsigned k, best_k = 0, walk_k;
+	size_t i;
+
+	if (n == 0 || n > PT_HIST_BUCKETS)
+		return 0;
+	for (i = 0; i < n; i++) {
+		ch[i].idx = idx[i];
+		ch[i].neg = 0;
+		ch[i].mag = cnt[i];
+		events += cnt[i];
+	}
+	for (k = 0; k <= PACK_K_MAX; k++)
+		if ((bits = packed_bits_k(ch, n, events, k)) < best) {
+			best = bits;
+			best_k = k;
+		}
+	return packed_best(ch, n, events, &walk_k) == best && walk_k == best_k;
+}
+
 /* k0s[i] with this bit: the bucket's prediction is 0. */
 #define K0_PZERO	0x80u
 

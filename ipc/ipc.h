@@ -251,6 +251,11 @@ extern int pt__wire_no_pred;
 extern int pt__wire_no_adapt;
 /* Test hook: non-zero keeps the encoder from the sparse form. */
 extern int pt__wire_no_sparse;
+/* Test hook: whether the packed form's parameter and size for events in
+ * the n buckets idx (ascending), cnt[j] >= 1 in each, are those of trying
+ * every parameter (bucketenc.c, packed_best()). */
+int	pt__wire_packed_check(const uint32_t *idx, const uint64_t *cnt,
+	    size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* sockpath.c: where sockets live, and whether that place is safe            */
