@@ -33,6 +33,18 @@ cunit_under_valgrind(void)
 	return p != NULL && strstr(p, "/vgpreload_") != NULL;
 }
 
+/*
+ * A wait for something that should happen, of ms milliseconds, made five
+ * times as long under valgrind: with the fuzzers beside it in CI, a
+ * program under memcheck can run twenty times slower than alone.  A wait
+ * that succeeds returns early, so this costs a passing test nothing.
+ */
+static inline int
+cunit_wait_ms(int ms)
+{
+	return cunit_under_valgrind() ? ms * 5 : ms;
+}
+
 /* A test: what it prints and what it runs. */
 struct cunit_test {
 	const char	*name;

@@ -118,7 +118,7 @@ int
 raw_frame(struct raw_in *r, int ms, uint16_t *type, const uint8_t **p,
     size_t *n)
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
+	uint64_t end = now_ms() + (uint64_t)cunit_wait_ms(ms);
 	struct pollfd pfd;
 	size_t flen;
 	ssize_t got;
@@ -191,7 +191,8 @@ open_self(void)
 	char err[256];
 	int rc;
 
-	rc = pt__client_open(getpid(), 2000, &c, err, sizeof err);
+	rc = pt__client_open(getpid(), cunit_wait_ms(2000), &c, err,
+	    sizeof err);
 	if (rc != 0)
 		fprintf(stderr, "\nclient_open: %s (%s)\n", pt_strerror(rc), err);
 	CU_ASSERT_EQUAL(rc, 0);
@@ -202,7 +203,7 @@ open_self(void)
 pt_snapshot *
 next_snapshot(struct pt__client *c, int ms)
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
+	uint64_t end = now_ms() + (uint64_t)cunit_wait_ms(ms);
 	struct pt__event ev;
 	int rc;
 

@@ -30,7 +30,7 @@ count_fds(void)
 static int
 wait_fds(int want, int ms)
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
+	uint64_t end = now_ms() + (uint64_t)cunit_wait_ms(ms);
 	int n;
 
 	while ((n = count_fds()) != want && now_ms() < end)

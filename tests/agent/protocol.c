@@ -212,8 +212,10 @@ test_handshake_deadline(void)
 	    &welcomed));
 	CU_ASSERT(!welcomed);
 	CU_ASSERT(raw_expect_close(&r2, 1500, &code2, NULL));
+	/* Dropped at the deadline, not before, nor long after. */
 	CU_ASSERT(now_ms() - t0 >= PT__HANDSHAKE_MS - 50);
-	CU_ASSERT(now_ms() - t0 < PT__HANDSHAKE_MS + 1000);
+	CU_ASSERT(now_ms() - t0 <
+	    (uint64_t)(PT__HANDSHAKE_MS + cunit_wait_ms(1000)));
 	CU_ASSERT_EQUAL(code1, PT_ETIMEDOUT);
 	raw_close(&r1);
 	raw_close(&r2);
