@@ -130,7 +130,8 @@ test_fd_cycles(void)
 	before = wait_fds(idle + 2, 2000);
 	CU_ASSERT_EQUAL(before, idle + 2);
 	for (i = 0; i < 1000; i++) {
-		rc = pt__client_open(getpid(), 2000, &c, err, sizeof err);
+		rc = pt__client_open(getpid(), cunit_wait_ms(2000), &c, err,
+		    sizeof err);
 		if (rc != 0) {
 			if (failures++ == 0)
 				fprintf(stderr, "\ncycle %d: %s\n", i, err);
@@ -261,8 +262,8 @@ test_fork(void)
 		if (!exists(sockfile))
 			_exit(13);
 		/* The parent still serves its socket... */
-		if (pt__client_open(getppid(), 2000, &cc, err,
-		    sizeof err) != 0)
+		if (pt__client_open(getppid(), cunit_wait_ms(2000), &cc,
+		    err, sizeof err) != 0)
 			_exit(14);
 		if (pt__client_welcome(cc)->pid != getppid())
 			_exit(15);
@@ -272,7 +273,8 @@ test_fork(void)
 		/* ...and the child may serve its own. */
 		if (pt_agent_start() != 0)
 			_exit(16);
-		if (pt__client_open(me, 2000, &cc, err, sizeof err) != 0)
+		if (pt__client_open(me, cunit_wait_ms(2000), &cc, err,
+		    sizeof err) != 0)
 			_exit(17);
 		if (pt__client_welcome(cc)->pid != me)
 			_exit(18);

@@ -226,29 +226,31 @@ test_viewers_max(void)
 {
 	struct pt__client *c[PT__VIEWERS_MAX], *extra = NULL;
 	char err[256];
+	uint64_t t0;
 	int i, rc;
 
 	/* A fresh agent: no viewer of an earlier test is still closing. */
 	pt_agent_stop();
 	CU_ASSERT_EQUAL_FATAL(pt_agent_start(), 0);
 	for (i = 0; i < PT__VIEWERS_MAX; i++) {
-		rc = pt__client_open(getpid(), 2000, &c[i], err, sizeof err);
+		rc = pt__client_open(getpid(), cunit_wait_ms(2000), &c[i],
+		    err, sizeof err);
 		CU_ASSERT_EQUAL(rc, 0);
 		if (rc != 0)
 			c[i] = NULL;
 	}
-	rc = pt__client_open(getpid(), 2000, &extra, err, sizeof err);
+	rc = pt__client_open(getpid(), cunit_wait_ms(2000), &extra, err,
+	    sizeof err);
 	CU_ASSERT_EQUAL(rc, PT_EBUSY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "too many viewers"));
 	for (i = 0; i < PT__VIEWERS_MAX; i++)
 		pt__client_close(c[i]);
 	/* Room again once the agent has seen them go. */
-	for (i = 0; i < 100; i++) {
-		if (pt__client_open(getpid(), 2000, &extra, err,
+	for (t0 = now_ms(); now_ms() - t0 < (uint64_t)cunit_wait_ms(1000);
+	    sleep_ms(10))
+		if (pt__client_open(getpid(), cunit_wait_ms(2000), &extra, err,
 		    sizeof err) == 0)
 			break;
-		sleep_ms(10);
-	}
 	CU_ASSERT_PTR_NOT_NULL(extra);
 	pt__client_close(extra);
 }
