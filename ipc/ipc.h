@@ -251,6 +251,9 @@ extern int pt__wire_no_pred;
 extern int pt__wire_no_adapt;
 /* Test hook: non-zero keeps the encoder from the sparse form. */
 extern int pt__wire_no_sparse;
+/* Test hook: non-zero makes pt__wire_tx_keep() find no memory for the
+ * copies it makes. */
+extern int pt__wire_keep_oom;
 /* Test hook: whether the packed form's parameter and size for events in
  * the n buckets idx (ascending), cnt[j] >= 1 in each, are those of trying
  * every parameter (bucketenc.c, packed_best()). */

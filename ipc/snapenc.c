@@ -7,6 +7,8 @@
 
 #include <malloc.h>
 
+int pt__wire_keep_oom;
+
 /* ------------------------------------------------------------------------ */
 /* Snapshot encoder                                                          */
 /* ------------------------------------------------------------------------ */
@@ -159,7 +161,8 @@ buckets_before(const struct pt__snapcache *c, size_t i, size_t *np, int *oom)
 	*oom = 0;
 	if (o->n_buckets == 0)
 		return NULL;
-	if ((b = reallocarray(NULL, o->n_buckets, sizeof *b)) == NULL) {
+	if (pt__wire_keep_oom ||
+	    (b = reallocarray(NULL, o->n_buckets, sizeof *b)) == NULL) {
 		*oom = 1;
 		return NULL;
 	}

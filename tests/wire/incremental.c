@@ -216,6 +216,29 @@ n_shared(const struct pt__wire_tx *tx)
 	return n;
 }
 
+/* Sends the cache's snapshot to tx alone (through its lists), checks what
+ * arrives; returns whether the frame was FULL. */
+static int
+full_sent(const struct pt__snapcache *c, struct pt__wire_tx *tx,
+    struct pt__wire_rx *rx)
+{
+	pt_snapshot *got = NULL;
+	struct pt__buf b;
+	const uint8_t *p;
+	struct hdr h;
+	size_t n;
+
+	pt__buf_init(&b, BUF_MAX);
+	CU_ASSERT_FATAL(pt__wire_encode_snapshot_cache(tx, c, &b) == 0);
+	payload_of(pt__buf_head(&b), b.len, &p, &n);
+	peek_hdr(p, n, &h);
+	CU_ASSERT_FATAL(pt__wire_decode_snapshot(rx, p, n, &got) == 0);
+	CU_ASSERT(snap_equal(c->cur, got));
+	pt_snapshot_free(got);
+	pt__buf_free(&b);
+	return (int)h.flags;	/* peek_hdr() keeps only the FULL bit */
+}
+
 /* Refreshes c, keeping tx (a viewer not sent this refresh) a delta away. */
 static void
 refresh_keep(struct pt__snapcache *c, struct pt__wire_tx *tx)
@@ -318,6 +341,25 @@ test_change_lists(void)
 	cache_send(&c, &tx[3], &rx[3], &tx[2], &rx[2], -1);
 	CU_ASSERT_EQUAL(tx[2].st_shared, 0);
 	CU_ASSERT_EQUAL(n_shared(&tx[2]), c.cur->n_ops);
+
+	/* No memory for a kept viewer's copies: it is lost, and sent a
+	 * FULL snapshot next, which decodes to the cache's; its twin is sent
+	 * a delta, after which both are where they were. */
+	cl_record(&cl_sites[2], d1, 2, 1);
+	CU_ASSERT_FATAL(pt__snapshot_refresh(&c) == 0);
+	pt__wire_keep_oom = 1;
+	CU_ASSERT_EQUAL(pt__wire_tx_keep(&tx[2], &c), PT_ENOMEM);
+	pt__wire_keep_oom = 0;
+	CU_ASSERT(tx[2].lost);
+	cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
+	CU_ASSERT(full_sent(&c, &tx[2], &rx[2]));
+	CU_ASSERT(!tx[2].lost && n_shared(&tx[2]) == c.cur->n_ops);
+	cache_send(&c, &tx[3], &rx[3], NULL, NULL, -1);
+	cl_record(&cl_sites[2], d1, 2, 1);
+	refresh_keep(&c, &tx[2]);
+	CU_ASSERT(!tx[2].lost);
+	cache_send(&c, &tx[0], &rx[0], &tx[1], &rx[1], -1);
+	cache_send(&c, &tx[3], &rx[3], &tx[2], &rx[2], -1);
 
 	/* A reset: everything from zero (the buckets a viewer shared are
 	 * gone: it was due a FULL snapshot anyway), then lists again. */
