@@ -199,6 +199,33 @@ start_demo() {
 	DEMO_PID=$pid
 }
 
+# demo_heap PID: sets HEAP to the heap in use of PID, the demo started last
+# (with --heap-on-usr1), as it prints it on SIGUSR1: what the allocator's
+# free pools do not hide (glibc's mallinfo2, or the sanitizer's count).
+# Read between snapshots, not from a dump, whose own snapshot grows as the
+# histograms fill.  Returns 1 when no answer came within 5 s.
+pt_heap_lines() { grep -c '^perftop-demo: heap: ' "$PT_WORK/demo.$pt_demo_count.log"; }
+# shellcheck disable=SC2317  # run through wait_until
+pt_heap_reported() { [ "$(pt_heap_lines)" -gt "$1" ]; }
+demo_heap() {
+	local n
+	HEAP=
+	n=$(pt_heap_lines)
+	kill -USR1 "$1" 2>/dev/null || return 1
+	wait_until 5 pt_heap_reported "$n" || return 1
+	HEAP=$(grep '^perftop-demo: heap: ' "$PT_WORK/demo.$pt_demo_count.log" |
+	    tail -n 1 | sed -n 's/.* in_use=\([0-9]*\).*/\1/p')
+	[ -n "$HEAP" ]
+}
+
+# fd_count PID: sets FDS to the number of descriptors PID has open (0 when
+# it is gone).  A glob, not a fork: the soak reads it ten times a second.
+fd_count() {
+	local f=("/proc/$1/fd/"*)
+	FDS=0
+	[ -e "${f[0]}" ] && FDS=${#f[@]}
+}
+
 # ---------------------------------------------------------------------------
 # Checks
 # ---------------------------------------------------------------------------

@@ -22,6 +22,13 @@
  * With -n it never reads: it connects, sends HEXBYTES, sleeps WAIT_MS and
  * closes with whatever the peer sent still unread (the peer's next send
  * then fails with EPIPE); it prints nothing.
+ *
+ * With -c N it attaches and detaches N times, HEXBYTES being a HELLO and
+ * a SUBSCRIBE: cycle i closes, by i % 4, (0) at once, (1) after sending
+ * the HELLO alone, (2) once a whole SNAPSHOT frame has come, (3) the same
+ * after sending a BYE.  Each of the last two must get its snapshot within
+ * WAIT_MS.  Prints "cycles=N snapshots=M"; exits 1 (with one line on
+ * stderr) when a connection or a snapshot failed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -45,8 +52,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: " PROG " [-l | -n] SOCKET_PATH HEXBYTES "
-	    "[WAIT_MS]\n");
+	fprintf(stderr, "usage: " PROG " [-l | -n | -c N] SOCKET_PATH "
+	    "HEXBYTES [WAIT_MS]\n");
 	exit(2);
 }
 
@@ -139,6 +146,124 @@ accept_one(const struct sockaddr_un *sa)
 	return fd;
 }
 
+/* Sends the n bytes at p, all of them; -1 when the peer hung up. */
+static int
+send_all(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		if ((k = send(fd, p, n, MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Reads frames until a whole SNAPSHOT (type 6) has come: 0, or -1 when
+ * the peer closed or wait_ms passed first. */
+static int
+read_snapshot(int fd, long wait_ms)
+{
+	static uint8_t buf[1 << 16];
+	int64_t deadline = now_ms() + wait_ms, left;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t have = 0;	/* bytes of the frame under way, up to 8 */
+	uint64_t need = 0;	/* its bytes still to come after those */
+	uint32_t len;
+	uint16_t type = 0;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if ((left = deadline - now_ms()) < 0)
+			return -1;
+		if ((r = poll(&pfd, 1, (int)left)) == 0)
+			return -1;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		n = recv(fd, buf + have, have < 8 ? 8 - have :
+		    (need < sizeof buf - 8 ? need : sizeof buf - 8), 0);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (have < 8) {
+			have += (size_t)n;
+			if (have < 8)
+				continue;
+			len = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 |
+			    (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 24;
+			type = (uint16_t)(buf[4] | buf[5] << 8);
+			if (len < 8)
+				return -1;
+			need = len - 8;
+		} else
+			need -= (uint64_t)n;
+		if (have == 8 && need == 0) {
+			if (type == 6)
+				return 0;
+			have = 0;
+		}
+	}
+}
+
+/* The -c mode: n attach/detach cycles (see the top of this file). */
+static int
+cycles(const struct sockaddr_un *sa, const uint8_t *hs, size_t hs_len,
+    long n, long wait_ms)
+{
+	static const uint8_t bye[] = { 8, 0, 0, 0, 9, 0, 0, 0 };
+	size_t hello_len;
+	long i, snaps = 0;
+	int fd;
+
+	hello_len = hs_len >= 4 ? (size_t)hs[0] | (size_t)hs[1] << 8 : 0;
+	if (hello_len < 8 || hello_len >= hs_len) {
+		fprintf(stderr, PROG ": -c: HEXBYTES must be a HELLO and a "
+		    "SUBSCRIBE\n");
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0)) < 0 || connect(fd, (const struct sockaddr *)sa,
+		    sizeof *sa) < 0) {
+			fprintf(stderr, PROG ": cycle %ld: connect: %s\n", i,
+			    strerror(errno));
+			return 1;
+		}
+		switch (i % 4) {
+		case 1:
+			(void)send_all(fd, hs, hello_len);
+			break;
+		case 2:
+		case 3:
+			if (send_all(fd, hs, hs_len) != 0 ||
+			    read_snapshot(fd, wait_ms) != 0) {
+				fprintf(stderr, PROG ": cycle %ld: no "
+				    "snapshot within %ld ms\n", i, wait_ms);
+				close(fd);
+				return 1;
+			}
+			snaps++;
+			if (i % 4 == 3)
+				(void)send_all(fd, bye, sizeof bye);
+			break;
+		}
+		close(fd);
+	}
+	printf("cycles=%ld snapshots=%ld\n", n, snaps);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -151,8 +276,17 @@ main(int argc, char **argv)
 	char *end;
 	ssize_t n;
 	int fd, eof = 0, listening = 0, no_read = 0;
+	long n_cycles = 0;
 
-	if (argc > 1 && strcmp(argv[1], "-l") == 0) {
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		errno = 0;
+		n_cycles = strtol(argv[2], &end, 10);
+		if (errno != 0 || *end != '\0' || n_cycles < 1 ||
+		    n_cycles > 10000000)
+			usage();
+		argc -= 2;
+		argv += 2;
+	} else if (argc > 1 && strcmp(argv[1], "-l") == 0) {
 		listening = 1;
 		argc--;
 		argv++;
@@ -182,6 +316,13 @@ main(int argc, char **argv)
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, argv[1], strlen(argv[1]));
+	if (n_cycles > 0) {
+		int rc = cycles(&sa, send_buf, (size_t)send_len, n_cycles,
+		    wait_ms);
+
+		free(send_buf);
+		return rc;
+	}
 	if (listening) {
 		if ((fd = accept_one(&sa)) < 0)
 			return 1;
