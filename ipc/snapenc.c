@@ -5,8 +5,6 @@
  */
 #include "codec.h"
 
-#include <malloc.h>
-
 int pt__wire_keep_oom;
 
 /* ------------------------------------------------------------------------ */
@@ -357,7 +355,8 @@ prep_make(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 			if (o->n_buckets > 0 && (p->buckets[i] =
 			    buckets_dup(o->buckets, o->n_buckets)) == NULL)
 				return PT_ENOMEM;
-		} else if (p->list[i] == 0 && (rc = op_check(o)) != 0)
+		} else if (p->list[i] == FROM_BUCKETS &&
+		    (rc = op_check(o)) != 0)
 			return rc;
 		if (i >= n_prev && (p->op_names[i] = strdup(o->name)) == NULL)
 			return PT_ENOMEM;
@@ -590,13 +589,11 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		tx->st_list += prep.list[i] != FROM_BUCKETS;
 		tx->st_shared += prep.list[i] == FROM_LIST_SHARED;
 		/* Shared: the viewer has the cache's buckets before the list
-		 * (those now, minus the list), whose first the cache knows. */
+		 * (those now, minus the list). */
 		if (prep.list[i] == FROM_LIST_SHARED)
-			rc = pt__put_buckets(&e, ch, nch, dcount, o, 1,
-			    c->op[i].dfirst, sc);
+			rc = pt__put_buckets(&e, ch, nch, dcount, o, 1, sc);
 		else
-			rc = pt__put_buckets(&e, ch, nch, dcount, b, 0,
-			    UINT32_MAX, sc);
+			rc = pt__put_buckets(&e, ch, nch, dcount, b, 0, sc);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;
 		prev_id = o->id;
