@@ -120,21 +120,43 @@ listed_from(const struct pt__snapcache *c, size_t i, uint64_t v)
 	return c->op[i].dgen == c->refreshes && c->op[i].dfrom == v;
 }
 
+/* Whether tx shares operations' buckets with a cache (tx->share_id). */
+static int
+sharing(const struct pt__wire_tx *tx)
+{
+	return tx->prev != NULL && tx->shared != NULL && tx->share_id != 0;
+}
+
+/* Whether c is still the cache tx shares with, holding all its ops. */
+static int
+share_holds(const struct pt__wire_tx *tx, const struct pt__snapcache *c)
+{
+	return c != NULL && c->cur != NULL && c->id == tx->share_id &&
+	    c->cur->n_ops >= tx->prev->n_ops;
+}
+
+/* Whether op i, which tx shares with c, changed without a list from the
+ * version tx has: its buckets at that version are gone. */
+static int
+share_gone(const struct pt__wire_tx *tx, const struct pt__snapcache *c,
+    size_t i)
+{
+	return tx->sent_ver[i] != c->ver[i] &&
+	    !listed_from(c, i, tx->sent_ver[i]);
+}
+
 /* Whether an operation tx shares with cache c is gone (FULL needed). */
 static int
 shared_lost(const struct pt__wire_tx *tx, const struct pt__snapcache *c)
 {
-	const pt_snapshot *p = tx->prev;
 	size_t i;
 
-	if (p == NULL || tx->shared == NULL || tx->share_id == 0)
+	if (!sharing(tx))
 		return 0;
-	if (tx->lost || c == NULL || c->id != tx->share_id ||
-	    c->cur->n_ops < p->n_ops)
+	if (tx->lost || !share_holds(tx, c))
 		return 1;
-	for (i = 0; i < p->n_ops; i++)
-		if (tx->shared[i] && tx->sent_ver[i] != c->ver[i] &&
-		    !listed_from(c, i, tx->sent_ver[i]))
+	for (i = 0; i < tx->prev->n_ops; i++)
+		if (tx->shared[i] && share_gone(tx, c, i))
 			return 1;
 	return 0;
 }
@@ -189,18 +211,17 @@ pt__wire_tx_keep(struct pt__wire_tx *tx, const struct pt__snapcache *c)
 	size_t i, n;
 	int oom;
 
-	if (p == NULL || tx->shared == NULL || tx->share_id == 0 || tx->lost)
+	if (!sharing(tx) || tx->lost)
 		return 0;
-	if (c == NULL || c->cur == NULL || c->id != tx->share_id ||
-	    c->cur->n_ops < p->n_ops) {
+	if (!share_holds(tx, c)) {
 		tx->lost = 1;
 		return 0;
 	}
 	for (i = 0; i < p->n_ops; i++) {
 		if (!tx->shared[i] || tx->sent_ver[i] == c->ver[i])
 			continue;
-		if (!listed_from(c, i, tx->sent_ver[i])) {
-			tx->lost = 1;	/* changed with no list: gone */
+		if (share_gone(tx, c, i)) {
+			tx->lost = 1;
 			return 0;
 		}
 		b = buckets_before(c, i, &n, &oom);
