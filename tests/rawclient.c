@@ -339,17 +339,9 @@ main(int argc, char **argv)
 		}
 	}
 
-	/* Send everything; a peer that hangs up early is not an error. */
-	for (off = 0; off < (size_t)send_len; ) {
-		n = send(fd, send_buf + off, (size_t)send_len - off,
-		    MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;	/* EPIPE, ECONNRESET: read what came back */
-		}
-		off += (size_t)n;
-	}
+	/* Send everything; a peer that hangs up early (EPIPE, ECONNRESET)
+	 * is not an error: read what came back. */
+	(void)send_all(fd, send_buf, (size_t)send_len);
 	free(send_buf);
 
 	if (no_read) {
