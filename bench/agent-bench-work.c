@@ -36,19 +36,23 @@ snap_record(struct rng *r, int op)
 }
 
 /*
- * With PT_BENCH_PIN set, the measuring thread runs on CPU 0 and the
- * recording threads on CPU 1 (cpu -1: no change): steadier figures for
- * comparing two builds on a noisy machine, not what a program sees.
+ * With PT_BENCH_PIN=N (0 or 1), the measuring thread runs on CPU N and
+ * the recording threads on the other (recorder: which one the caller is):
+ * steadier figures for comparing two builds on a noisy machine, not what
+ * a program sees.  Without it, nothing changes.
  */
 static void
-pin_to(int cpu)
+bench_pin(int recorder)
 {
+	const char *v = getenv("PT_BENCH_PIN");
 	cpu_set_t set;
+	int cpu;
 
-	if (cpu < 0)
+	if (v == NULL)
 		return;
+	cpu = atoi(v) != 0;
 	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	CPU_SET(recorder ? !cpu : cpu, &set);
 	(void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
@@ -61,7 +65,7 @@ snap_worker(void *arg)
 	rng_seed(&r, 1000 + (uint64_t)idx);
 	/* Named apart from the measuring thread, for profilers. */
 	pthread_setname_np(pthread_self(), "pt-bench-rec");
-	pin_to(getenv("PT_BENCH_PIN") != NULL ? 1 - atoi(getenv("PT_BENCH_PIN")) : -1);
+	bench_pin(1);
 	/* Every thread records into every operation. */
 	for (int op = 0; op < SNAP_OPS; op++)
 		for (int e = 0; e < g_events_per_slot; e++)
@@ -125,7 +129,6 @@ struct work {
 static struct work
 measure_work(int n, int full, uint64_t gap_ns)
 {
-	pin_to(getenv("PT_BENCH_PIN") != NULL ? atoi(getenv("PT_BENCH_PIN")) : -1);
 	double *wall = xcalloc((size_t)n, sizeof *wall);
 	double *cpu = xcalloc((size_t)n, sizeof *cpu);
 	double *take = xcalloc((size_t)n, sizeof *take);
@@ -139,6 +142,7 @@ measure_work(int n, int full, uint64_t gap_ns)
 	struct pt__buf buf;
 	struct work w;
 
+	bench_pin(0);
 	memset(&cache, 0, sizeof cache);
 	pt__buf_init(&buf, PT__FRAME_MAX);
 	pt__wire_tx_init(&tx);
