@@ -355,6 +355,8 @@ pt_snapshot	*pt__snapshot_alloc(size_t n_ops, size_t n_counters);
 void		*pt__sh_alloc(size_t bytes);	/* one reference; NULL: ENOMEM */
 void		*pt__sh_ref(const void *p);	/* p, one more reference */
 void		 pt__sh_unref(const void *p);	/* NULL is allowed */
+void		 pt__sh_lock(void);		/* the pool's lock: fork() */
+void		 pt__sh_unlock(void);
 char		*pt__sh_strdup(const char *s);
 /* Copies name into the snapshot's own storage; NULL when out of memory. */
 const char	*pt__snapshot_strdup(pt_snapshot *s, const char *name);

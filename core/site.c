@@ -55,18 +55,20 @@ static pthread_once_t	 init_once = PTHREAD_ONCE_INIT;
 static pid_t		 init_pid;
 static int		 autostarted;
 
-/* Around fork(): both locks held, so the child finds them free and the
- * state they guard whole. */
+/* Around fork(): the library's locks held (in the order they nest), so
+ * the child finds them free and the state they guard whole. */
 static void
 atfork_prepare(void)
 {
 	pthread_mutex_lock(&reg_lock);
 	pthread_mutex_lock(&pt__lock);
+	pt__sh_lock();
 }
 
 static void
 atfork_parent(void)
 {
+	pt__sh_unlock();
 	pthread_mutex_unlock(&pt__lock);
 	pthread_mutex_unlock(&reg_lock);
 }
@@ -75,6 +77,7 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
+	pt__sh_unlock();
 	pthread_mutex_unlock(&pt__lock);
 	pthread_mutex_unlock(&reg_lock);
 	pt__thread_atfork_child();

@@ -372,6 +372,20 @@ static pthread_mutex_t	 sh_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sh_blk	*sh_free[SH_CLASSES];
 static size_t		 sh_kept[SH_CLASSES];	/* bytes */
 
+/* The pool's lock, taken around fork() (site.c) so that the child never
+ * finds it held by a thread it does not have. */
+void
+pt__sh_lock(void)
+{
+	pthread_mutex_lock(&sh_lock);
+}
+
+void
+pt__sh_unlock(void)
+{
+	pthread_mutex_unlock(&sh_lock);
+}
+
 void *
 pt__sh_alloc(size_t bytes)
 {

@@ -229,7 +229,63 @@ test_fork_while_registering_does_not_deadlock(void)
 	pt_snapshot_free(s);
 }
 
+static int pool_held;	/* atomic: 1 while pool_holder holds the lock */
+static int pool_forked;	/* atomic: the parent has forked */
+
+/* Holds the snapshot pool's lock for 200 ms, then lives on until the
+ * fork is done (a thread that ended unjoined is a leak to ThreadSanitizer,
+ * in the child too). */
+static void *
+pool_holder(void *arg)
+{
+	(void)arg;
+	pt__sh_lock();
+	__atomic_store_n(&pool_held, 1, __ATOMIC_SEQ_CST);
+	sleep_ns(200000000);
+	__atomic_store_n(&pool_held, 0, __ATOMIC_SEQ_CST);
+	pt__sh_unlock();
+	while (!__atomic_load_n(&pool_forked, __ATOMIC_SEQ_CST))
+		sleep_ns(1000000);
+	return NULL;
+}
+
+/*
+ * A fork while another thread holds the lock of the pool that decoded
+ * snapshots' blocks come from (a viewer in a program that forks): fork()
+ * waits for it, and the child can take blocks from the pool.
+ */
+static void
+test_fork_while_pool_locked(void)
+{
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	__atomic_store_n(&pool_held, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&pool_forked, 0, __ATOMIC_SEQ_CST);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, pool_holder, NULL), 0);
+	while (!__atomic_load_n(&pool_held, __ATOMIC_SEQ_CST))
+		sched_yield();
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		void *p = pt__sh_alloc(100);
+
+		pt__sh_unref(p);
+		_exit(p != NULL ? 0 : 1);
+	}
+	/* The lock was free when the fork went ahead. */
+	CU_ASSERT(!__atomic_load_n(&pool_held, __ATOMIC_SEQ_CST));
+	__atomic_store_n(&pool_forked, 1, __ATOMIC_SEQ_CST);
+	CU_ASSERT_FATAL(pid > 0);
+	status = wait_child(pid, (uint64_t)cunit_wait_ms(10000) * 1000000);
+	CU_ASSERT(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	pthread_join(t, NULL);
+}
+
 const struct test_def fork_tests[] = {
+	TEST(test_fork_while_pool_locked),
 	TEST(test_fork_while_registering_does_not_deadlock),
 	{ NULL, NULL }
 };
