@@ -303,6 +303,8 @@ op_add_events(struct pt__snapcache *c, pt_op_stats *op, struct pt__snapop *so,
 	}
 	for (j = 0; j < nd; j++)
 		so->gbits[ev[j] >> PT__GROUP_BITS] |= gbit(ev[j]);
+	if (n == 0 || ev[0] < so->first)
+		so->first = ev[0];
 	op->n_buckets = n + nd;
 	*dnp = (uint32_t)dn;
 	return 1;	/* a new layout */
@@ -354,6 +356,7 @@ static void
 merge_list(struct pt__snapcache *c, size_t i, const pt_op_stats *op,
     const pt_op_stats *fresh)
 {
+	struct pt__snapop *so = &c->op[i];
 	struct pt__bdelta *dl;
 	size_t j, k = 0;
 	uint32_t dn = 0;
@@ -379,6 +382,7 @@ merge_list(struct pt__snapcache *c, size_t i, const pt_op_stats *op,
 	}
 	if (k < op->n_buckets)
 		return;
+	so->dfirst = so->first;
 	dl_done(c, i, dn);
 }
 
@@ -496,6 +500,7 @@ op_apply(struct pt__snapcache *c, size_t i, uint32_t id, double tick_ns,
 	uint32_t dn = 0, k;
 	int rc = 0;
 
+	c->op[i].dfirst = c->op[i].first;
 	dl = dl_room(c, g->m);
 	if (g->m > 0 && (rc = op_add_events(c, op, &c->op[i],
 	    c->jbuf + g->ev0, g->m, dl, &dn)) < 0)
@@ -672,6 +677,8 @@ pt__snapshot_refresh(struct pt__snapcache *c)
 			free(op->buckets);
 			*op = fresh;
 			c->op[i].cap = (uint32_t)op->n_buckets;
+			c->op[i].first = op->n_buckets > 0 ?
+			    (uint16_t)op->buckets[0].index : 0;
 			gpos_build(&c->op[i], op);
 			c->ver[i] = ++c->gen;
 			c->merged++;

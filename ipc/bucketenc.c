@@ -86,27 +86,15 @@ bitw_flush(struct bitw *w)
 /* Bucket forms                                                              */
 /* ------------------------------------------------------------------------ */
 
-/*
- * The index of the first non-empty bucket of o (NULL or none: 0), or with
- * after set, of o minus the n changes ch (ascending, all positive then).
- * Most often o's first bucket: the walk stops at the first one left.
- */
+/* The index of the first non-empty bucket of o (NULL or none: 0). */
 static uint32_t
-first_bucket(const pt_op_stats *o, int after, const struct bchange *ch,
-    size_t n)
+first_bucket(const pt_op_stats *o)
 {
-	uint64_t cnt;
-	size_t i, k = 0;
+	size_t i;
 
-	for (i = 0; o != NULL && i < o->n_buckets; i++) {
-		cnt = o->buckets[i].count;
-		while (after && k < n && ch[k].idx < o->buckets[i].index)
-			k++;
-		if (after && k < n && ch[k].idx == o->buckets[i].index)
-			cnt -= ch[k].mag;
-		if (cnt != 0)
+	for (i = 0; o != NULL && i < o->n_buckets; i++)
+		if (o->buckets[i].count != 0)
 			return o->buckets[i].index;
-	}
 	return 0;
 }
 
@@ -424,7 +412,7 @@ pred_floor(const struct bchange *ch, size_t n)
  */
 int
 pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
-    uint64_t dcount, const pt_op_stats *base, int after,
+    uint64_t dcount, const pt_op_stats *base, int after, uint32_t first,
     struct escratch *sc)
 {
 	uint32_t *zz = sc->zz, *za = sc->za;
@@ -433,7 +421,7 @@ pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
 	size_t pred = SIZE_MAX;
 	uint64_t events = 0, best_bits = UINT64_MAX, hdr = 0;
 	int list_ok = 1, pack_ok = n > 0 && !pt__wire_force_list;
-	uint32_t base_first = first_bucket(base, after, ch, n);
+	uint32_t base_first = first != UINT32_MAX ? first : first_bucket(base);
 	unsigned best_k = 0;
 	struct pred_choice pc = { 0, 0, 0 };
 	struct bitw w;

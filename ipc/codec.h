@@ -329,10 +329,12 @@ struct escratch {
  * Writes the bucket header and the n changes ch of one op (dcount: its
  * count delta) in the shortest form.  What the receiver has is base (NULL
  * for nothing), or with after set, base minus the changes (all positive
- * then).  Returns 0 or PT_ERANGE when no form can carry them.
+ * then); first is the index of its first non-empty bucket when the caller
+ * knows it, else UINT32_MAX.  Returns 0 or PT_ERANGE when no form can
+ * carry them.
  */
 int	pt__put_buckets(struct pt__enc *e, const struct bchange *ch, size_t n,
-	    uint64_t dcount, const pt_op_stats *base, int after,
+	    uint64_t dcount, const pt_op_stats *base, int after, uint32_t first,
 	    struct escratch *sc);
 
 #endif /* PT_IPC_CODEC_H */

@@ -610,11 +610,13 @@ encode(struct pt__wire_tx *tx, const pt_snapshot *s, const uint64_t *ver,
 		tx->st_list += prep.list[i] != FROM_BUCKETS;
 		tx->st_shared += prep.list[i] == FROM_LIST_SHARED;
 		/* Shared: the viewer has the cache's buckets before the list
-		 * (those now, minus the list). */
+		 * (those now, minus the list), whose first the cache knows. */
 		if (prep.list[i] == FROM_LIST_SHARED)
-			rc = pt__put_buckets(&e, ch, nch, dcount, o, 1, sc);
+			rc = pt__put_buckets(&e, ch, nch, dcount, o, 1,
+			    c->op[i].dfirst, sc);
 		else
-			rc = pt__put_buckets(&e, ch, nch, dcount, b, 0, sc);
+			rc = pt__put_buckets(&e, ch, nch, dcount, b, 0,
+			    UINT32_MAX, sc);
 		if (rc != 0 && e.err == 0)
 			e.err = rc;
 		prev_id = o->id;
